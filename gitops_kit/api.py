@@ -1,0 +1,74 @@
+"""The library entry point: lint a repository and get findings back (the CLI is a thin shell)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import catalog, config as config_mod, discover, engine
+from .findings import Finding, Severity
+from .model import RepoModel, build
+
+
+@dataclass
+class LintReport:
+    """What one lint run found and covered."""
+
+    root: Path
+    findings: list[Finding]
+    files_checked: int
+    objects: int
+    rules_run: list[str]
+    suppressed: int
+    model: RepoModel
+
+    def counts(self) -> dict[str, int]:
+        out = {"error": 0, "warning": 0, "info": 0}
+        for f in self.findings:
+            out[str(f.severity)] += 1
+        return out
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if any(f.severity == Severity.ERROR for f in self.findings) else 0
+
+    def summary(self) -> dict:
+        return {**self.counts(), "files": self.files_checked, "objects": self.objects,
+                "rules": len(self.rules_run), "suppressed": self.suppressed}
+
+
+def lint(paths: list[str] | None = None, *, config_file: str | None = None, select: list[str] | None = None,
+         ignore: list[str] | None = None, min_severity: Severity = Severity.INFO) -> LintReport:
+    """Lint the repository containing ``paths[0]`` (default: the current directory).
+
+    When files are named, findings are limited to them, but the rules see the whole repository.
+    """
+    paths = list(paths or ["."])
+    root = discover.find_root(Path(paths[0]))
+    cfg = config_mod.load(root, Path(config_file) if config_file else None)
+    model = build(root, cfg)
+    specs = catalog.load()
+    rules = engine.select_rules(specs, model, select, ignore)
+    result = engine.run(model, rules)
+    only = _only_files(root, paths)
+    findings = [f for f in result.findings if f.severity >= min_severity]
+    if only is not None:
+        findings = [f for f in findings if f.path in only or any(f.path.startswith(d + "/") for d in only)]
+    return LintReport(root, findings, len(model.files) + len(model.skipped), len(model.objects), result.rules_run,
+                      result.suppressed, model)
+
+
+def _only_files(root: Path, paths: list[str]) -> set[str] | None:
+    """Repo-relative paths the user named, or None for 'the whole repository'."""
+    rels = set()
+    real_root = root.resolve()
+    for p in paths:
+        resolved = Path(p).resolve()
+        if resolved == real_root:
+            return None
+        try:
+            rels.add(resolved.relative_to(real_root).as_posix())
+        except ValueError:
+            rels.add(os.path.normpath(p))
+    return rels

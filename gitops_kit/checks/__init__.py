@@ -1,0 +1,29 @@
+"""The explicit registry of checks: name -> module. A check is ``check(model, params)``
+yielding :class:`gitops_kit.findings.Hit`; it knows neither its rule id nor its severity."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable, Iterable
+
+REGISTRY: dict[str, str] = {
+    "yaml_syntax": "gitops_kit.checks.yaml_syntax",
+    "layout": "gitops_kit.checks.layout",
+    "namespace_suffix": "gitops_kit.checks.namespace_suffix",
+    "one_app_per_namespace": "gitops_kit.checks.one_app_per_namespace",
+    "sync_wave": "gitops_kit.checks.sync_wave",
+    "automated_sync": "gitops_kit.checks.automated_sync",
+    "helm_pattern": "gitops_kit.checks.helm_pattern",
+    "node_tier": "gitops_kit.checks.node_tier",
+    "network_policy": "gitops_kit.checks.network_policy",
+    "resource_quota": "gitops_kit.checks.resource_quota",
+    "topology_spread": "gitops_kit.checks.topology_spread",
+    "app_health_check": "gitops_kit.checks.app_health_check",
+}
+
+CheckFn = Callable[[Any, dict[str, Any]], Iterable[Any]]
+
+
+def get(name: str) -> CheckFn:
+    """The check function registered as ``name``."""
+    return importlib.import_module(REGISTRY[name]).check

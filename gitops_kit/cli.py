@@ -1,0 +1,107 @@
+"""Click commands: argument parsing only. ``main(argv) -> int``; exit 0 clean, 1 errors, 2 usage."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from . import __version__
+from .errors import UsageError
+
+
+def _csv(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gitops-kit")
+def cli() -> None:
+    """Generate and lint three-layer ArgoCD GitOps repositories."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Output format.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Configuration file to use.")
+@click.option("--select", help="Run only these rules (comma-separated ids).")
+@click.option("--ignore", "ignore_rules", help="Skip these rules (comma-separated ids).")
+@click.option("--severity", type=click.Choice(["error", "warning", "info"]), default="info", show_default=True,
+              help="Lowest severity reported.")
+def lint(paths: tuple[str, ...], fmt: str, config_file: str | None, select: str | None, ignore_rules: str | None,
+         severity: str) -> None:
+    """Lint the repository containing PATHS (default: the current directory).
+
+    Given files, findings are limited to them; the rules still see the whole repository.
+    """
+    from .api import lint as run_lint
+    from .findings import Severity
+
+    for p in paths:
+        if not os.path.lexists(p):
+            raise UsageError(f"no such file or directory: {p}")
+    report = run_lint(list(paths) or None, config_file=config_file, select=_csv(select),
+                      ignore=_csv(ignore_rules), min_severity=Severity.parse(severity))
+    if fmt == "json":
+        from .report import json as json_report
+
+        click.echo(json_report.render(report.findings, report.summary()), nl=False)
+    else:
+        from .report import text
+
+        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        click.echo(text.render(report.findings, report.summary(), colour=colour), nl=False)
+    raise SystemExit(report.exit_code)
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def rules(ctx: click.Context) -> None:
+    """List every rule (id, severity, summary)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from . import catalog
+
+    specs = catalog.load()
+    width = max(len(r) for r in specs)
+    for spec in specs.values():
+        click.echo(f"{spec.id:<{width}}  {str(spec.severity):<7}  {spec.summary}")
+
+
+@rules.command()
+@click.argument("rule_id")
+def explain(rule_id: str) -> None:
+    """Print a rule's rationale, fix and examples."""
+    from . import catalog
+    from .docs import explain_rule
+
+    specs = catalog.load()
+    if rule_id not in specs:
+        raise UsageError(f"unknown rule {rule_id!r} (see 'gitops-kit rules')")
+    click.echo(explain_rule(specs[rule_id]), nl=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code instead of exiting (tests call this)."""
+    try:
+        cli.main(args=argv, prog_name="gitops-kit", standalone_mode=False)
+    except SystemExit as exc:
+        return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else 2
+    except UsageError as exc:
+        click.echo(f"gitops-kit: error: {exc}", err=True)
+        return 2
+    except click.exceptions.Abort:
+        click.echo("Aborted!", err=True)
+        return 2
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

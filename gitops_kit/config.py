@@ -1,0 +1,253 @@
+""".gitops-kit.yaml over the shipped defaults, validated by schemas/config.schema.json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from . import data, yamlio
+from .errors import UsageError
+
+CONFIG_NAME = ".gitops-kit.yaml"
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer of the app-of-apps tree, as configured."""
+
+    name: str
+    dir: str
+    root: str
+    wave: str
+    wave_min: int
+    wave_max: int
+    suffixes: tuple[str, ...]
+    allow: tuple[str, ...]
+    forbid_suffixes: tuple[str, ...]
+    tier: str | None
+    owns_namespaces: bool
+
+
+@dataclass
+class Config:
+    """The effective configuration of one run."""
+
+    data: dict[str, Any]
+    path: str | None = None  # repo-relative path of the user's file, when there is one
+    positions: Any = None  # the user's file as a YMap, to point findings at its lines
+    layers: list[LayerSpec] = field(default_factory=list)
+
+    @property
+    def tier_label(self) -> str:
+        return self.data["tier_label"]
+
+    @property
+    def tiers(self) -> list[str]:
+        return list(self.data["tiers"])
+
+    @property
+    def argocd_namespace(self) -> str:
+        return self.data["argocd_namespace"]
+
+    @property
+    def avp_plugin(self) -> str:
+        return self.data["avp_plugin"]
+
+    @property
+    def repo_url(self) -> str | None:
+        return self.data["repo"].get("url")
+
+    @property
+    def branch(self) -> str:
+        return self.data["repo"]["branch"]
+
+    @property
+    def helm_dir(self) -> str:
+        return self.data["bundles"]["helm_dir"].strip("/")
+
+    @property
+    def manifests_dir(self) -> str:
+        return self.data["bundles"]["manifests_dir"].strip("/")
+
+    @property
+    def exclude(self) -> list[str]:
+        return list(self.data.get("exclude") or [])
+
+    @property
+    def ignores(self) -> list[dict]:
+        return list(self.data.get("ignore") or [])
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.data["max_file_bytes"])
+
+    def layer(self, name: str | None) -> LayerSpec | None:
+        """The layer called ``name``."""
+        for spec in self.layers:
+            if spec.name == name:
+                return spec
+        return None
+
+    def app(self, name: str) -> dict[str, Any]:
+        """Per-app overrides of ``name`` (empty when none)."""
+        return dict((self.data.get("apps") or {}).get(name) or {})
+
+    def app_tier(self, name: str, layer: str | None) -> str | None:
+        """The tier an app must run on: its override, else its layer's default."""
+        tier = self.app(name).get("tier")
+        if tier:
+            return tier
+        spec = self.layer(layer)
+        return spec.tier if spec else None
+
+    def rule_settings(self, rule_id: str) -> dict[str, Any]:
+        """The user's settings for one rule (severity, enabled, params)."""
+        return dict((self.data.get("rules") or {}).get(rule_id) or {})
+
+    def pos_of(self, *keys: Any) -> int | None:
+        """Line of a key path in the user's config file, when it is there."""
+        node = self.positions
+        line = None
+        for key in keys:
+            if isinstance(node, dict) and key in node:
+                line = node.kpos[key][0]
+                node = node[key]
+            elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+                line = node.ipos[key][0]
+                node = node[key]
+            else:
+                break
+        return line
+
+
+def _defaults() -> dict[str, Any]:
+    text = resources.files("gitops_kit").joinpath("defaults.yaml").read_text(encoding="utf-8")
+    return _plain(yamlio.load_text(text).documents[0].data)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def merge(base: Any, over: Any) -> Any:
+    """Mappings merge key by key; anything else in ``over`` replaces ``base``."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for key, value in over.items():
+            out[key] = merge(base.get(key), value) if key in base else value
+        return out
+    return over
+
+
+def schema(name: str) -> dict[str, Any]:
+    """A JSON schema shipped in schemas/."""
+    return json.loads(data.read_text("schemas", name))
+
+
+def load(root: Path, explicit: Path | None = None) -> Config:
+    """The configuration of the repository at ``root`` (``explicit`` overrides the file)."""
+    data = _defaults()
+    cfg_path = explicit if explicit is not None else root / CONFIG_NAME
+    rel: str | None = None
+    positions = None
+    if explicit is not None or cfg_path.is_file():
+        try:
+            raw = cfg_path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read configuration: {exc.strerror}", str(cfg_path)) from None
+        try:
+            rel = cfg_path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            rel = str(cfg_path)
+        text, problems = yamlio.decode(raw)
+        loaded = yamlio.load_text(text) if text is not None else yamlio.Loaded(problems=problems)
+        bad = [p for p in loaded.problems if p.fatal or "duplicate key" in p.message]
+        if bad:
+            raise UsageError(f"invalid configuration: {bad[0].message}", rel, bad[0].line)
+        docs = [d for d in loaded.documents if d.data is not None]
+        if len(docs) > 1:
+            raise UsageError("configuration must be a single YAML document", rel, docs[1].pos[0])
+        user = docs[0].data if docs else {}
+        if not isinstance(user, dict):
+            raise UsageError("configuration must be a mapping", rel, docs[0].pos[0] if docs else 1)
+        _validate(_plain(user), user, rel)
+        positions = user
+        data = merge(data, _plain(user))
+    cfg = Config(data=data, path=rel, positions=positions)
+    cfg.layers = [_layer(item) for item in data["layers"]]
+    _check_consistency(cfg)
+    return cfg
+
+
+def _validate(user: dict, positions: Any, rel: str | None) -> None:
+    import jsonschema  # imported here: it costs ~150 ms and is only needed with a user config
+
+    validator = jsonschema.Draft202012Validator(schema("config.schema.json"))
+    errors = sorted(validator.iter_errors(user), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    if not errors:
+        return
+    err = errors[0]
+    keys = list(err.absolute_path)
+    message = err.message
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        known = set((err.schema.get("properties") or {}))
+        extra = sorted(str(k) for k in err.instance if k not in known)
+        if extra:
+            keys.append(extra[0])
+            message = f"unknown key {extra[0]!r}"
+    line = _line_of(positions, keys)
+    where = ".".join(str(k) for k in keys) or "(top level)"
+    raise UsageError(f"invalid configuration at {where}: {message}", rel, line)
+
+
+def _line_of(node: Any, keys: list) -> int:
+    line = getattr(node, "pos", (1, 1))[0]
+    for key in keys:
+        if isinstance(node, dict) and key in node:
+            line = node.kpos[key][0]
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+            line = node.ipos[key][0]
+            node = node[key]
+        else:
+            break
+    return line
+
+
+def _layer(item: dict[str, Any]) -> LayerSpec:
+    waves = item.get("child_waves") or {}
+    ns = item.get("namespace") or {}
+    return LayerSpec(
+        name=item["name"], dir=item["dir"].strip("/"), root=item["root"].strip("/"), wave=str(item["wave"]),
+        wave_min=int(waves.get("min", -1_000_000)), wave_max=int(waves.get("max", 1_000_000)),
+        suffixes=tuple(ns.get("suffixes") or ()), allow=tuple(ns.get("allow") or ()),
+        forbid_suffixes=tuple(ns.get("forbid_suffixes") or ()), tier=item.get("tier"),
+        owns_namespaces=bool(item.get("owns_namespaces", False)),
+    )
+
+
+def _check_consistency(cfg: Config) -> None:
+    names = [layer.name for layer in cfg.layers]
+    if len(set(names)) != len(names):
+        raise UsageError("layer names must be unique", cfg.path, cfg.pos_of("layers"))
+    for i, layer in enumerate(cfg.layers):
+        if layer.tier is not None and layer.tier not in cfg.tiers:
+            raise UsageError(f"layer {layer.name!r} has tier {layer.tier!r}, not one of {cfg.tiers}",
+                             cfg.path, cfg.pos_of("layers", i, "tier"))
+        if layer.wave_min > layer.wave_max:
+            raise UsageError(f"layer {layer.name!r}: child_waves.min is above child_waves.max",
+                             cfg.path, cfg.pos_of("layers", i, "child_waves"))
+    for name, over in (cfg.data.get("apps") or {}).items():
+        tier = (over or {}).get("tier")
+        if tier is not None and tier not in cfg.tiers:
+            raise UsageError(f"app {name!r} has tier {tier!r}, not one of {cfg.tiers}",
+                             cfg.path, cfg.pos_of("apps", name, "tier"))

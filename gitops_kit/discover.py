@@ -1,0 +1,151 @@
+"""The one walk over a repository: which files are YAML to read, and what was skipped."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from .config import CONFIG_NAME
+
+YAML_SUFFIXES = (".yaml", ".yml")
+SKIP_DIRS = {".git", ".hg", ".svn", ".gitops-kit-cache", "node_modules", "__pycache__", ".venv"}
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A YAML-looking path that was not read, and why (reported as a finding)."""
+
+    path: str
+    reason: str
+    error: bool  # True: the user has a broken file; False: a deliberate skip worth knowing
+
+
+@dataclass
+class Walk:
+    """What the walk found: YAML files to read, every path seen, and the skips."""
+
+    yaml_files: list[str] = field(default_factory=list)
+    dirs: set[str] = field(default_factory=set)
+    files: set[str] = field(default_factory=set)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def find_root(start: Path) -> Path:
+    """The repository root: holds .gitops-kit.yaml, else argo/, else the git top level."""
+    start = start.resolve()
+    if start.is_file():
+        start = start.parent
+    chain = [start, *start.parents]
+    for marker in (CONFIG_NAME, "argo"):
+        for candidate in chain:
+            if (candidate / marker).exists():
+                return candidate
+    try:
+        out = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=start, capture_output=True,
+                             text=True, timeout=10, check=False)
+        if out.returncode == 0 and out.stdout.strip():
+            return Path(out.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return start
+
+
+@lru_cache(maxsize=256)
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A gitignore-like glob as a regex: ``**`` crosses directories, ``*`` does not."""
+    pat = pattern.strip().lstrip("/")
+    if pat.endswith("/"):
+        pat += "**"
+    if "/" not in pat:
+        pat = "**/" + pat
+    out = []
+    i = 0
+    while i < len(pat):
+        if pat.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pat.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pat[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pat[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pat[i]))
+            i += 1
+    return re.compile("".join(out) + r"(?:/.*)?\Z")
+
+
+def matches(path: str, patterns: list[str]) -> bool:
+    """True when the repo-relative posix ``path`` matches any glob."""
+    return any(glob_regex(p).match(path) for p in patterns)
+
+
+def walk(root: Path, exclude: list[str], max_bytes: int) -> Walk:
+    """Walk ``root`` once. Symlinked directories are not entered (no loops, nothing outside)."""
+    result = Walk()
+    real_root = os.path.realpath(root)
+    stack = [""]
+    while stack:
+        rel_dir = stack.pop()
+        abs_dir = os.path.join(root, rel_dir) if rel_dir else str(root)
+        try:
+            entries = sorted(os.scandir(abs_dir), key=lambda e: e.name)
+        except OSError as exc:
+            result.skipped.append(Skipped(rel_dir or ".", f"directory not readable: {exc.strerror}", True))
+            continue
+        names = {e.name for e in entries}
+        is_chart = "Chart.yaml" in names
+        subdirs = []
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if exclude and matches(rel, exclude):
+                continue
+            try:
+                is_link = entry.is_symlink()
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            if is_dir:
+                if entry.name in SKIP_DIRS:
+                    continue
+                result.dirs.add(rel)
+                # Helm templates are Go templates, not YAML; vendored sub-charts are not ours.
+                if is_chart and entry.name in ("templates", "charts"):
+                    continue
+                subdirs.append(rel)
+                continue
+            if is_link and os.path.isdir(entry.path):
+                result.dirs.add(rel)  # a linked directory exists, but is never entered
+                continue
+            result.files.add(rel)
+            if not entry.name.endswith(YAML_SUFFIXES):
+                continue
+            if is_link:
+                target = os.path.realpath(entry.path)
+                if not os.path.exists(target):
+                    result.skipped.append(Skipped(rel, "symlink whose target does not exist (or a loop): not read", True))
+                    continue
+                if os.path.commonpath([real_root, target]) != real_root:
+                    result.skipped.append(Skipped(rel, "symlink to a file outside the repository: not followed", False))
+                    continue
+            try:
+                size = entry.stat(follow_symlinks=True).st_size
+            except OSError as exc:
+                result.skipped.append(Skipped(rel, f"cannot stat: {exc.strerror}", True))
+                continue
+            if size > max_bytes:
+                result.skipped.append(Skipped(rel, f"file is {size} bytes, over the {max_bytes}-byte limit "
+                                                   "(max_file_bytes): not read", True))
+                continue
+            result.yaml_files.append(rel)
+        stack.extend(reversed(subdirs))
+    result.yaml_files.sort()
+    return result

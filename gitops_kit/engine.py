@@ -1,0 +1,122 @@
+"""Enabled rules x model -> findings: stamps id, severity, app and fingerprint; isolates crashes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import catalog, checks, suppress
+from .config import merge
+from .errors import UsageError
+from .findings import Finding, Hit, Severity, fingerprint
+from .model import RepoModel
+
+SUPPRESSION = "suppression"
+
+
+@dataclass
+class Result:
+    """Findings of a run and what was checked."""
+
+    findings: list[Finding]
+    rules_run: list[str]
+    suppressed: int = 0
+    crashed: list[str] = field(default_factory=list)
+
+
+def select_rules(specs: dict[str, catalog.RuleSpec], model: RepoModel, select: list[str] | None,
+                 ignore: list[str] | None) -> list[catalog.RuleSpec]:
+    """The rules this run executes: config's enabled flags, then --select / --ignore."""
+    for rid in (select or []) + (ignore or []):
+        if rid not in specs:
+            raise UsageError(f"unknown rule {rid!r} (see 'gitops-kit rules')")
+    for rid in (model.config.data.get("rules") or {}):
+        if rid not in specs:
+            raise UsageError(f"unknown rule {rid!r} in configuration", model.config.path,
+                             model.config.pos_of("rules", rid))
+    chosen = []
+    for spec in specs.values():
+        enabled = model.config.rule_settings(spec.id).get("enabled", True)
+        if select is not None:
+            enabled = spec.id in select
+        if ignore and spec.id in ignore:
+            enabled = False
+        if enabled:
+            chosen.append(spec)
+    return chosen
+
+
+def params_for(spec: catalog.RuleSpec, model: RepoModel) -> dict[str, Any]:
+    """Rule parameters: the rule's defaults with the config's overrides, type-checked."""
+    user = model.config.rule_settings(spec.id).get("params") or {}
+    for key, value in user.items():
+        if key not in spec.params:
+            raise UsageError(f"rule {spec.id!r} has no parameter {key!r} (it has: {sorted(spec.params) or 'none'})",
+                             model.config.path, model.config.pos_of("rules", spec.id, "params", key))
+        default = spec.params[key]
+        if default is not None and type(value) is not type(default) and not (
+                isinstance(default, float) and isinstance(value, int)):
+            raise UsageError(f"rule {spec.id!r} parameter {key!r} must be a {type(default).__name__}",
+                             model.config.path, model.config.pos_of("rules", spec.id, "params", key))
+    return merge(dict(spec.params), dict(user))
+
+
+def run(model: RepoModel, rules: list[catalog.RuleSpec]) -> Result:
+    """Run ``rules`` over ``model``; apply suppressions; report unused or unexplained ones."""
+    raw: list[Finding] = []
+    crashed: list[str] = []
+    ran = [spec.id for spec in rules]
+    for spec in rules:
+        if spec.check == SUPPRESSION:
+            continue
+        params = params_for(spec, model)
+        severity_override = model.config.rule_settings(spec.id).get("severity")
+        try:
+            for hit in checks.get(spec.check)(model, params):
+                raw.append(_stamp(spec, hit, model, severity_override))
+        except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others' findings
+            crashed.append(spec.id)
+            # The exception text may quote repository content (a secret): report its type only.
+            raw.append(Finding(spec.id, Severity.ERROR, ".", 1, 1,
+                               f"internal error in rule {spec.id}: {type(exc).__name__}; other rules ran",
+                               None, fingerprint(spec.id, ".", "crash")))
+    sups = suppress.collect(model)
+    kept, dropped = suppress.apply(raw, sups)
+    if SUPPRESSION in ran:
+        spec = catalog.load()[SUPPRESSION]
+        override = model.config.rule_settings(SUPPRESSION).get("severity")
+        known = set(catalog.load())
+        for hit in _suppression_hits(sups, known, set(ran)):
+            kept.append(_stamp(spec, hit, model, override))
+    kept.sort(key=Finding.sort_key)
+    return Result(kept, ran, dropped, crashed)
+
+
+def _suppression_hits(sups: list[suppress.Suppression], known: set[str], ran: set[str]):
+    for sup in sups:
+        where = {"line": "inline", "file": "file", "annotation": "annotation", "config": "config"}[sup.kind]
+        key = f"{sup.kind}:{','.join(sup.rules)}:{sup.glob or ''}:{sup.app or ''}"
+        unknown = [r for r in sup.rules if r not in known]
+        if unknown:
+            yield Hit(sup.path, (sup.line, sup.column), f"{where} suppression names unknown rule(s): {', '.join(unknown)}",
+                      key=key + ":unknown")
+        if not sup.reason:
+            yield Hit(sup.path, (sup.line, sup.column),
+                      f"{where} suppression of {', '.join(sup.rules)} has no reason; add reason=\"...\"",
+                      key=key + ":reason")
+        unused = [r for r in sup.rules if r in known and r in ran and r not in sup.used]
+        if unused:
+            yield Hit(sup.path, (sup.line, sup.column),
+                      f"{where} suppression of {', '.join(unused)} suppresses nothing; remove it",
+                      key=key + ":unused")
+
+
+def _stamp(spec: catalog.RuleSpec, hit: Hit, model: RepoModel, override: str | None) -> Finding:
+    if override:
+        severity = Severity.parse(override)
+    else:
+        severity = hit.severity if hit.severity is not None else spec.severity
+    app = hit.app if hit.app is not None else model.app_of_path(hit.path)
+    line, col = hit.pos
+    return Finding(spec.id, severity, hit.path, max(1, int(line)), max(1, int(col)), hit.message, app,
+                   fingerprint(spec.id, hit.path, hit.key or hit.message))

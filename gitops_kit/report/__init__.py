@@ -1,0 +1,1 @@
+"""Pure functions: findings -> text. One module per format."""

@@ -1,0 +1,345 @@
+"""The only module that imports a YAML library.
+
+Reading uses libyaml through PyYAML's C parser, which composes a node graph carrying
+line/column marks in C; we convert that graph once into plain Python containers that
+remember positions (:class:`YMap`, :class:`YSeq`). Nothing is ever constructed from a
+custom tag: unknown tags become their scalar text, so ``!!python/object`` is inert.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import yaml
+
+try:  # libyaml is the reason this tool is fast; the pure-Python parser is a fallback only.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+Pos = tuple[int, int]  # 1-based (line, column)
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_MAP = "tag:yaml.org,2002:map"
+_MERGE = "tag:yaml.org,2002:merge"
+
+# Alias expansion may produce at most this many nodes beyond one per character of text: an
+# honest document never has more nodes than characters, a "billion laughs" one does.
+NODE_SLACK = 10_000
+# Deeper flow nesting than this is refused before it reaches libyaml's recursive composer,
+# which crashes the process somewhere past 20,000 levels.
+MAX_DEPTH = 1000
+
+
+class YMap(dict):
+    """A mapping that remembers where it, its keys and its values stand."""
+
+    __slots__ = ("pos", "kpos", "vpos", "tag")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pos: Pos = (1, 1)
+        self.kpos: dict[Any, Pos] = {}
+        self.vpos: dict[Any, Pos] = {}
+        self.tag: str = _MAP
+
+    def key_pos(self, key: Any) -> Pos:
+        """Position of ``key``, or of this mapping when the key is absent."""
+        return self.kpos.get(key, self.pos)
+
+    def value_pos(self, key: Any) -> Pos:
+        """Position of the value under ``key``, or of this mapping when absent."""
+        return self.vpos.get(key, self.kpos.get(key, self.pos))
+
+
+class YSeq(list):
+    """A sequence that remembers where it and its items stand."""
+
+    __slots__ = ("pos", "ipos")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pos: Pos = (1, 1)
+        self.ipos: list[Pos] = []
+
+    def item_pos(self, index: int) -> Pos:
+        """Position of item ``index``, or of this sequence when out of range."""
+        return self.ipos[index] if 0 <= index < len(self.ipos) else self.pos
+
+
+class QStr(str):
+    """A string scalar that was written quoted (``"0"``), so it is a string on purpose."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with a file's text or syntax, found while loading."""
+
+    line: int
+    column: int
+    message: str
+    fatal: bool = False  # the document (or file) could not be read
+
+
+@dataclass
+class Document:
+    """One YAML document of a file."""
+
+    index: int
+    data: Any
+    pos: Pos
+
+
+@dataclass
+class Loaded:
+    """The result of loading one file's text."""
+
+    documents: list[Document] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def decode(raw: bytes) -> tuple[str | None, list[Problem]]:
+    """Decode file bytes as YAML text; report anything that is not plain UTF-8."""
+    problems: list[Problem] = []
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError:
+            return None, [Problem(1, 1, "file has a UTF-16 byte-order mark but is not valid UTF-16", True)]
+        problems.append(Problem(1, 1, "file is UTF-16, not UTF-8; ArgoCD and most tools expect UTF-8"))
+        return text, problems
+    if b"\x00" in raw:
+        return None, [Problem(1, 1, "file contains NUL bytes: binary data, not YAML", True)]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [Problem(line, col, f"invalid UTF-8 (byte 0x{raw[exc.start]:02x}): not a text file", True)]
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text, problems
+
+
+def _depth_guard(text: str) -> Problem | None:
+    # libyaml's composer recurses in C; refuse pathological flow nesting before it does.
+    opens = text.count("[") + text.count("{")
+    if opens < MAX_DEPTH:
+        return None
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    if deepest > MAX_DEPTH:
+        return Problem(1, 1, f"flow collections nested {deepest} deep (limit {MAX_DEPTH}): refused", True)
+    return None
+
+
+def _tab_problems(text: str) -> list[Problem]:
+    if "\t" not in text:
+        return []
+    out = []
+    for no, line in enumerate(text.split("\n"), 1):
+        stripped = line.lstrip(" ")
+        if stripped.startswith("\t"):
+            out.append(Problem(no, len(line) - len(stripped) + 1, "tab character in indentation"))
+    return out
+
+
+class _Converter:
+    """Turns a composed node graph into YMap/YSeq/scalars, once, with limits."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.problems: list[Problem] = []
+        scalars = yaml.constructor.SafeConstructor()
+        self._builders = {_INT: scalars.construct_yaml_int, _FLOAT: scalars.construct_yaml_float,
+                          _BOOL: scalars.construct_yaml_bool, _NULL: scalars.construct_yaml_null}
+        self._active: set[int] = set()
+
+    def convert(self, node: yaml.Node) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise _TooBig
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
+        nid = id(node)
+        if nid in self._active:
+            raise _Recursive
+        self._active.add(nid)
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node)
+            return self._sequence(node)
+        finally:
+            self._active.discard(nid)
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        tag = node.tag
+        if tag == _STR:
+            return QStr(node.value) if node.style in ("'", '"') else node.value
+        build = self._builders.get(tag)
+        if build is not None:
+            try:
+                return build(node)
+            except (ValueError, yaml.YAMLError):
+                return node.value
+        return node.value  # timestamps, binary and custom tags stay text: never constructed
+
+    def _mapping(self, node: yaml.MappingNode) -> YMap:
+        out = YMap()
+        out.pos = (node.start_mark.line + 1, node.start_mark.column + 1)
+        out.tag = node.tag
+        for knode, vnode in node.value:
+            if knode.tag == _MERGE:
+                self._merge(out, vnode)
+                continue
+            key = self.convert(knode)
+            try:
+                hash(key)
+            except TypeError:
+                key = str(knode.start_mark)  # a mapping used as a key: keep it as text
+            kp = (knode.start_mark.line + 1, knode.start_mark.column + 1)
+            if key in out.kpos and kp != out.kpos[key]:
+                self.problems.append(Problem(kp[0], kp[1], f"duplicate key {str(key)!r} (first at line {out.kpos[key][0]})"))
+            out[key] = self.convert(vnode)
+            out.kpos[key] = kp
+            out.vpos[key] = (vnode.start_mark.line + 1, vnode.start_mark.column + 1)
+        return out
+
+    def _merge(self, out: YMap, vnode: yaml.Node) -> None:
+        sources = vnode.value if isinstance(vnode, yaml.SequenceNode) else [vnode]
+        for src in sources:
+            value = self.convert(src)
+            if isinstance(value, YMap):
+                for k, v in value.items():
+                    if k not in out:
+                        out[k] = v
+                        out.kpos[k] = value.kpos[k]
+                        out.vpos[k] = value.vpos[k]
+
+    def _sequence(self, node: yaml.SequenceNode) -> YSeq:
+        out = YSeq()
+        out.pos = (node.start_mark.line + 1, node.start_mark.column + 1)
+        for item in node.value:
+            out.append(self.convert(item))
+            out.ipos.append((item.start_mark.line + 1, item.start_mark.column + 1))
+        return out
+
+
+class _TooBig(Exception):
+    pass
+
+
+class _Recursive(Exception):
+    pass
+
+
+def load_text(text: str) -> Loaded:
+    """Parse every document of ``text``; never raises for bad input."""
+    result = Loaded()
+    result.problems.extend(_tab_problems(text))
+    guard = _depth_guard(text)
+    if guard:
+        result.problems.append(guard)
+        return result
+    loader = _Loader(text)
+    conv = _Converter(len(text) + NODE_SLACK)
+    index = 0
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:  # pragma: no cover - check_node said there was one
+                break
+            try:
+                data = conv.convert(node)
+            except _TooBig:
+                result.problems.append(Problem(node.start_mark.line + 1, 1,
+                                               "aliases expand to more nodes than the file has characters (alias bomb?): document not read", True))
+                data = None
+            except _Recursive:
+                result.problems.append(Problem(node.start_mark.line + 1, 1, "recursive alias: document not read", True))
+                data = None
+            except RecursionError:
+                result.problems.append(Problem(node.start_mark.line + 1, 1, "document nested too deeply: not read", True))
+                data = None
+            result.documents.append(Document(index, data, (node.start_mark.line + 1, node.start_mark.column + 1)))
+            index += 1
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = exc.problem or exc.context or "syntax error"
+        result.problems.append(Problem(line, col, f"YAML syntax error: {what}", True))
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:  # reader errors carry no mark
+        result.problems.append(Problem(1, 1, f"YAML error: {type(exc).__name__}", True))
+    finally:
+        loader.dispose()
+    result.problems.extend(conv.problems)
+    return result
+
+
+def dump(data: Any) -> str:
+    """Serialise plain data as block-style YAML (for generated files and tests)."""
+    return yaml.dump(_plain(data), Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(QStr, lambda d, v: d.represent_scalar(_STR, str(v), style='"'))
+
+
+def _plain(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _plain(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_plain(v) for v in data]
+    return data
+
+
+def walk(data: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any, Any]]:
+    """Yield (key path, parent container, value) for every node below ``data``."""
+    stack = [(path, None, data)]
+    while stack:
+        p, parent, value = stack.pop()
+        yield p, parent, value
+        if isinstance(value, dict):
+            for k, v in reversed(list(value.items())):
+                stack.append((p + (k,), value, v))
+        elif isinstance(value, list):
+            for i in range(len(value) - 1, -1, -1):
+                stack.append((p + (i,), value, value[i]))
+
+
+def atomic_write(path: str | os.PathLike, text: str, *, overwrite: bool = False) -> None:
+    """Write ``text`` to ``path`` atomically; refuse to replace a file unless ``overwrite``."""
+    path = os.fspath(path)
+    if not overwrite and os.path.lexists(path):
+        raise FileExistsError(path)
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".gitops-kit-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,149 @@
+"""The command line: exit codes, formats, options, configuration errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gitops_kit.cli import main
+from gitops_kit.config import schema
+
+APP = """apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: demo
+  namespace: argocd-system
+spec:
+  syncPolicy:
+    automated:
+      prune: true
+      selfHeal: {self_heal}
+"""
+
+
+def make_repo(root: Path, self_heal: str = "true") -> Path:
+    (root / "argo" / "apps").mkdir(parents=True)
+    (root / "argo" / "apps" / "demo-app.yaml").write_text(APP.format(self_heal=self_heal))
+    return root
+
+
+def run(args, capsys):
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_version(capsys):
+    code, out, _ = run(["--version"], capsys)
+    assert code == 0 and "0.1.0" in out
+
+
+def test_rules_lists_every_rule(capsys):
+    from gitops_kit import catalog
+
+    code, out, _ = run(["rules"], capsys)
+    assert code == 0
+    for rid in catalog.load():
+        assert rid in out
+
+
+def test_rules_explain_shows_why_and_examples(capsys):
+    code, out, _ = run(["rules", "explain", "automated-sync"], capsys)
+    assert code == 0
+    assert "Why is this bad?" in out and "Example that fails" in out and "Example that passes" in out
+
+
+def test_rules_explain_unknown_is_usage_error(capsys):
+    code, _, err = run(["rules", "explain", "no-such-rule"], capsys)
+    assert code == 2 and "no-such-rule" in err
+
+
+def test_exit_1_on_error_and_text_format(tmp_path, capsys):
+    repo = make_repo(tmp_path, self_heal="false")
+    code, out, _ = run(["lint", str(repo), "--select", "automated-sync"], capsys)
+    assert code == 1
+    assert "argo/apps/demo-app.yaml:10:17: error [automated-sync]" in out
+    assert out.strip().splitlines()[-1].startswith("1 error(s)")
+
+
+def test_exit_0_when_clean_for_selected_rule(tmp_path, capsys):
+    repo = make_repo(tmp_path)
+    code, out, _ = run(["lint", str(repo), "--select", "automated-sync"], capsys)
+    assert code == 0 and "0 error(s)" in out
+
+
+def test_json_output_validates_against_its_schema(tmp_path, capsys):
+    jsonschema = pytest.importorskip("jsonschema")
+    repo = make_repo(tmp_path, self_heal="false")
+    code, out, _ = run(["lint", str(repo), "--format", "json"], capsys)
+    doc = json.loads(out)
+    jsonschema.validate(doc, schema("report.schema.json"))
+    assert code == 1 and doc["summary"]["error"] >= 1
+    assert any(f["rule"] == "automated-sync" and f["line"] == 10 for f in doc["findings"])
+
+
+def test_severity_filter_and_ignore(tmp_path, capsys):
+    repo = make_repo(tmp_path, self_heal="false")
+    code, out, _ = run(["lint", str(repo), "--ignore", "automated-sync", "--format", "json"], capsys)
+    assert all(f["rule"] != "automated-sync" for f in json.loads(out)["findings"])
+    code, out, _ = run(["lint", str(repo), "--severity", "error", "--format", "json"], capsys)
+    assert all(f["severity"] == "error" for f in json.loads(out)["findings"])
+
+
+def test_unknown_rule_in_select_is_usage_error(tmp_path, capsys):
+    code, _, err = run(["lint", str(make_repo(tmp_path)), "--select", "nope"], capsys)
+    assert code == 2 and "nope" in err
+
+
+def test_missing_path_is_usage_error(tmp_path, capsys):
+    code, _, err = run(["lint", str(tmp_path / "missing")], capsys)
+    assert code == 2 and "missing" in err
+
+
+@pytest.mark.parametrize("content,needle,line", [
+    ("tiers: control\n", "tiers", 1),
+    ("repo:\n  url: x\n  branchh: main\n", "branchh", 3),
+    ("rules:\n  sync-wave:\n    severity: fatal\n", "severity", 3),
+    ("rules:\n  no-such-rule: {enabled: false}\n", "no-such-rule", 2),
+    ("rules:\n  automated-sync:\n    params:\n      requires: [prune]\n", "requires", 4),
+    ("a: [1,\n", "syntax", 2),
+    ("- 1\n- 2\n", "mapping", 1),
+])
+def test_bad_config_is_exit_2_with_key_and_line(tmp_path, capsys, content, needle, line):
+    repo = make_repo(tmp_path)
+    (repo / ".gitops-kit.yaml").write_text(content)
+    code, _, err = run(["lint", str(repo)], capsys)
+    assert code == 2
+    assert needle in err and f".gitops-kit.yaml:{line}:" in err
+
+
+def test_config_can_change_severity_and_disable(tmp_path, capsys):
+    repo = make_repo(tmp_path, self_heal="false")
+    (repo / ".gitops-kit.yaml").write_text("rules:\n  automated-sync: {severity: warning}\n")
+    code, out, _ = run(["lint", str(repo), "--select", "automated-sync"], capsys)
+    assert code == 0 and "warning [automated-sync]" in out
+    (repo / ".gitops-kit.yaml").write_text("rules:\n  automated-sync: {enabled: false}\n")
+    code, out, _ = run(["lint", str(repo), "--format", "json"], capsys)
+    assert all(f["rule"] != "automated-sync" for f in json.loads(out)["findings"])
+
+
+def test_given_files_limit_findings_but_not_context(tmp_path, capsys):
+    repo = make_repo(tmp_path, self_heal="false")
+    (repo / "other.yaml").write_text("a: 1\na: 2\n")
+    code, out, _ = run(["lint", str(repo / "other.yaml"), "--format", "json"], capsys)
+    paths = {f["path"] for f in json.loads(out)["findings"]}
+    assert paths == {"other.yaml"}
+
+
+def test_console_script_runs_as_a_process(tmp_path):
+    repo = make_repo(tmp_path, self_heal="false")
+    env = {**os.environ, "NO_COLOR": "1"}
+    proc = subprocess.run([sys.executable, "-m", "gitops_kit.cli", "lint", str(repo), "--select", "automated-sync"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert "\x1b[" not in proc.stdout and "Traceback" not in proc.stderr

@@ -1,0 +1,103 @@
+"""The loader: positions, and bad input that must never raise or hang."""
+
+from __future__ import annotations
+
+import time
+
+from gitops_kit import yamlio
+
+
+def test_positions_of_keys_values_and_items():
+    doc = yamlio.load_text("a: 1\nb:\n  - x\n  - y: 2\n").documents[0].data
+    assert doc.key_pos("a") == (1, 1)
+    assert doc.value_pos("a") == (1, 4)
+    assert doc["b"].item_pos(1) == (4, 5)
+    assert doc["b"][1].key_pos("y") == (4, 5)
+
+
+def test_quoted_strings_are_marked():
+    doc = yamlio.load_text('a: "0"\nb: 0\nc: zero\n').documents[0].data
+    assert isinstance(doc["a"], yamlio.QStr) and doc["a"] == "0"
+    assert doc["b"] == 0 and not isinstance(doc["c"], yamlio.QStr)
+
+
+def test_duplicate_keys_at_depth_are_reported():
+    loaded = yamlio.load_text("a:\n  b: 1\n  c: 2\n  b: 3\nd: 1\nd: 2\n")
+    lines = sorted(p.line for p in loaded.problems if "duplicate key" in p.message)
+    assert lines == [4, 6]
+
+
+def test_custom_tags_are_never_constructed():
+    loaded = yamlio.load_text("a: !!python/object/apply:os.system ['echo hacked']\nb: !custom 3\n")
+    data = loaded.documents[0].data
+    assert data["b"] == "3"
+    assert isinstance(data["a"], list)  # the node's content as plain data, nothing run
+
+
+def test_yaml11_surprises_read_as_yaml11_does():
+    data = yamlio.load_text("on: yes\nmode: 0777\nversion: 1.10\nexp: 1e3\n").documents[0].data
+    assert data[True] is True and data["mode"] == 511 and data["version"] == 1.1
+    assert data["exp"] == "1e3"  # YAML 1.1 needs a dot for a float
+
+
+def test_alias_bomb_is_refused_quickly():
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 9):
+        prev, cur = chr(96 + i), chr(97 + i)
+        lines.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
+    start = time.monotonic()
+    loaded = yamlio.load_text("\n".join(lines) + "\n")
+    assert time.monotonic() - start < 5
+    assert any("alias" in p.message and p.fatal for p in loaded.problems)
+
+
+def test_recursive_alias_is_refused():
+    loaded = yamlio.load_text("a: &x\n  b: *x\n")
+    assert any("recursive" in p.message for p in loaded.problems)
+
+
+def test_deep_flow_nesting_is_refused_not_crashing():
+    loaded = yamlio.load_text("[" * 100_000 + "]" * 100_000)
+    assert loaded.problems and loaded.problems[0].fatal
+
+
+def test_syntax_error_has_a_line():
+    loaded = yamlio.load_text("a: 1\nb: [1, 2\nc: 3\n")
+    fatal = [p for p in loaded.problems if p.fatal]
+    assert fatal and fatal[0].line >= 2
+
+
+def test_tabs_in_indentation():
+    loaded = yamlio.load_text("a:\n\tb: 1\n")
+    assert any(p.line == 2 and "tab" in p.message for p in loaded.problems)
+
+
+def test_decode_variants():
+    assert yamlio.decode(b"a: 1\n")[0] == "a: 1\n"
+    assert yamlio.decode(b"\xef\xbb\xbfa: 1\n")[0] == "a: 1\n"
+    text, problems = yamlio.decode("a: 1\n".encode("utf-16"))
+    assert text == "a: 1\n" and "UTF-16" in problems[0].message
+    assert yamlio.decode(b"\x00\x01binary")[0] is None
+    text, problems = yamlio.decode(b"a: \xff\n")
+    assert text is None and problems[0].line == 1 and problems[0].column == 4
+
+
+def test_empty_and_separator_only_documents():
+    assert yamlio.load_text("").documents == []
+    loaded = yamlio.load_text("---\n")
+    assert loaded.problems == [] and [d.data for d in loaded.documents] == [None]
+
+
+def test_atomic_write_refuses_to_overwrite(tmp_path):
+    target = tmp_path / "f.yaml"
+    yamlio.atomic_write(target, "a: 1\n")
+    try:
+        yamlio.atomic_write(target, "a: 2\n")
+    except FileExistsError:
+        pass
+    else:
+        raise AssertionError("overwrote without overwrite=True")
+    assert target.read_text() == "a: 1\n"
+    yamlio.atomic_write(target, "a: 2\n", overwrite=True)
+    assert target.read_text() == "a: 2\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.yaml"]
