@@ -19,6 +19,13 @@ REGISTRY: dict[str, str] = {
     "resource_quota": "gitops_kit.checks.resource_quota",
     "topology_spread": "gitops_kit.checks.topology_spread",
     "app_health_check": "gitops_kit.checks.app_health_check",
+    "plaintext_secret": "gitops_kit.checks.plaintext_secret",
+    "avp_placeholder": "gitops_kit.checks.avp_placeholder",
+    "retain_policy": "gitops_kit.checks.retain_policy",
+    "kustomize_namespace": "gitops_kit.checks.kustomize_namespace",
+    "schema": "gitops_kit.checks.schema",
+    "schema_unknown": "gitops_kit.checks.schema_unknown",
+    "deprecated_api": "gitops_kit.checks.deprecated_api",
 }
 
 CheckFn = Callable[[Any, dict[str, Any]], Iterable[Any]]
