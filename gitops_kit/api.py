@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,11 @@ class LintReport:
     rules_run: list[str]
     suppressed: int
     model: RepoModel
+    baselined: int = 0
+
+    @property
+    def checked_files(self) -> list[str]:
+        return sorted([*self.model.files, *(s.path for s in self.model.skipped)])
 
     def counts(self) -> dict[str, int]:
         out = {"error": 0, "warning": 0, "info": 0}
@@ -35,11 +41,12 @@ class LintReport:
 
     def summary(self) -> dict:
         return {**self.counts(), "files": self.files_checked, "objects": self.objects,
-                "rules": len(self.rules_run), "suppressed": self.suppressed}
+                "rules": len(self.rules_run), "suppressed": self.suppressed, "baselined": self.baselined}
 
 
 def lint(paths: list[str] | None = None, *, config_file: str | None = None, select: list[str] | None = None,
-         ignore: list[str] | None = None, min_severity: Severity = Severity.INFO) -> LintReport:
+         ignore: list[str] | None = None, min_severity: Severity = Severity.INFO,
+         baseline: Counter | None = None) -> LintReport:
     """Lint the repository containing ``paths[0]`` (default: the current directory).
 
     When files are named, findings are limited to them, but the rules see the whole repository.
@@ -55,8 +62,13 @@ def lint(paths: list[str] | None = None, *, config_file: str | None = None, sele
     findings = [f for f in result.findings if f.severity >= min_severity]
     if only is not None:
         findings = [f for f in findings if f.path in only or any(f.path.startswith(d + "/") for d in only)]
+    baselined = 0
+    if baseline is not None:
+        from .baseline import new_findings
+
+        findings, baselined = new_findings(findings, baseline)
     return LintReport(root, findings, len(model.files) + len(model.skipped), len(model.objects), result.rules_run,
-                      result.suppressed, model)
+                      result.suppressed, model, baselined)
 
 
 def _only_files(root: Path, paths: list[str]) -> set[str] | None:

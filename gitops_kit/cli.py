@@ -23,38 +23,69 @@ def cli() -> None:
     """Generate and lint three-layer ArgoCD GitOps repositories."""
 
 
+FORMATS = ["text", "json", "sarif", "codequality", "junit", "github"]
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Format written to standard output.")
+@click.option("--output", "outputs", multiple=True, metavar="FORMAT=FILE",
+              help="Also write FORMAT to FILE (repeatable), e.g. --output sarif=gl-sast.sarif.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Configuration file to use.")
 @click.option("--select", help="Run only these rules (comma-separated ids).")
 @click.option("--ignore", "ignore_rules", help="Skip these rules (comma-separated ids).")
 @click.option("--severity", type=click.Choice(["error", "warning", "info"]), default="info", show_default=True,
               help="Lowest severity reported.")
-def lint(paths: tuple[str, ...], fmt: str, config_file: str | None, select: str | None, ignore_rules: str | None,
-         severity: str) -> None:
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False),
+              help="Report only findings not recorded in this baseline file.")
+@click.option("--write-baseline", "write_baseline", type=click.Path(dir_okay=False),
+              help="Record the current findings in this baseline file and exit 0.")
+def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], config_file: str | None, select: str | None,
+         ignore_rules: str | None, severity: str, baseline_file: str | None, write_baseline: str | None) -> None:
     """Lint the repository containing PATHS (default: the current directory).
 
     Given files, findings are limited to them; the rules still see the whole repository.
     """
+    from pathlib import Path
+
     from .api import lint as run_lint
     from .findings import Severity
 
+    targets = []
+    for spec in outputs:
+        name, sep, file = spec.partition("=")
+        if not sep or name not in FORMATS or not file:
+            raise UsageError(f"--output takes FORMAT=FILE with FORMAT one of {', '.join(FORMATS)}: got {spec!r}")
+        targets.append((name, file))
     for p in paths:
         if not os.path.lexists(p):
             raise UsageError(f"no such file or directory: {p}")
+    accepted = None
+    if baseline_file:
+        from . import baseline
+
+        accepted = baseline.read(Path(baseline_file))
     report = run_lint(list(paths) or None, config_file=config_file, select=_csv(select),
-                      ignore=_csv(ignore_rules), min_severity=Severity.parse(severity))
-    if fmt == "json":
-        from .report import json as json_report
+                      ignore=_csv(ignore_rules), min_severity=Severity.parse(severity), baseline=accepted)
+    if write_baseline:
+        from . import baseline
 
-        click.echo(json_report.render(report.findings, report.summary()), nl=False)
-    else:
-        from .report import text
+        baseline.write(Path(write_baseline), report.findings)
+        click.echo(f"wrote {len(report.findings)} finding(s) to baseline {write_baseline}", err=True)
+        raise SystemExit(0)
+    from .report import render
 
-        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        click.echo(text.render(report.findings, report.summary(), colour=colour), nl=False)
+    colour = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    click.echo(render(fmt, report, colour=colour), nl=False)
+    if targets:
+        from .yamlio import atomic_write
+
+        for name, file in targets:
+            try:
+                atomic_write(file, render(name, report), overwrite=True)
+            except OSError as exc:
+                raise UsageError(f"cannot write {name} report: {exc.strerror}", file) from None
     raise SystemExit(report.exit_code)
 
 

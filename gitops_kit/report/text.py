@@ -20,5 +20,6 @@ def render(findings: list[Finding], summary: dict, colour: bool = False) -> str:
         lines.append(f"{loc} {sev} [{f.rule}] {f.message}")
     s = summary
     lines.append(f"{s['error']} error(s), {s['warning']} warning(s), {s['info']} info; {s['files']} file(s), "
-                 f"{s['objects']} object(s) checked by {s['rules']} rule(s); {s['suppressed']} suppressed")
+                 f"{s['objects']} object(s) checked by {s['rules']} rule(s); {s['suppressed']} suppressed"
+                 + (f", {s['baselined']} in baseline" if s.get("baselined") else ""))
     return "\n".join(lines) + "\n"
