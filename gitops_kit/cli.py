@@ -89,6 +89,27 @@ def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], config_file
     raise SystemExit(report.exit_code)
 
 
+@cli.command("check-update")
+@click.argument("path", default=".", type=click.Path(exists=True))
+@click.option("--base", help="Base revision (default: the merge-base with the configured branch).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Configuration file to use.")
+def check_update(path: str, base: str | None, fmt: str, config_file: str | None) -> None:
+    """Check a dependency-update merge request: version bumps, policy, stateful apps, lint."""
+    import json
+
+    from . import update
+    from .api import lint as run_lint
+
+    report = run_lint([path], config_file=config_file)
+    result = update.check(report.root, base, report)
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        click.echo(update.render_text(result, markdown=fmt == "markdown"), nl=False)
+    raise SystemExit(result.exit_code)
+
+
 @cli.group(invoke_without_command=True)
 @click.pass_context
 def rules(ctx: click.Context) -> None:

@@ -1,0 +1,183 @@
+"""check-update on real git repositories with two commits made in the test."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gitops_kit.cli import main
+from gitops_kit.update import bump_kind
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+APP = """apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {name}
+  namespace: argocd-system
+spec:
+  destination: {{server: https://kubernetes.default.svc, namespace: {name}}}
+  sources:
+    - repoURL: https://charts.example.com
+      chart: {chart}
+      targetRevision: {version}
+      helm:
+        valueFiles: [$values/apps/helm/{name}/values.yaml]
+    - repoURL: https://gitlab.example.com/platform/gitops.git
+      targetRevision: master
+      ref: values
+  syncPolicy:
+    automated: {{prune: true, selfHeal: true}}
+"""
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@e"}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def write(root: Path, rel: str, text: str) -> None:
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (root / rel).write_text(text)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "platform"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "master")
+    write(root, ".gitops-kit.yaml", "repo: {url: https://gitlab.example.com/platform/gitops.git}\n")
+    write(root, "argo/apps/web-app.yaml", APP.format(name="web", chart="web", version="1.2.3"))
+    write(root, "apps/helm/web/values.yaml", "image:\n  repository: nginx\n  tag: 1.25.3\n")
+    write(root, "argo/apps/db-app.yaml", APP.format(name="db", chart="postgresql", version="15.0.0"))
+    write(root, "apps/helm/db/values.yaml", "primary:\n  persistence: {enabled: true}\n")
+    write(root, "apps/helm/reg/Chart.yaml",
+          "apiVersion: v2\nname: reg\nversion: 0.1.0\ndependencies:\n  - name: harbor\n    version: 1.18.2\n"
+          "    repository: https://helm.goharbor.io\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "base")
+    return root
+
+
+def run_json(repo: Path, capsys, *extra: str) -> tuple[int, dict]:
+    code = main(["check-update", str(repo), "--base", "HEAD~1", "--format", "json", *extra])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def commit(repo: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        write(repo, rel, text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "update")
+
+
+def test_bump_kinds():
+    assert bump_kind("1.2.3", "1.2.4") == "patch"
+    assert bump_kind("1.2.3", "1.3.0") == "minor"
+    assert bump_kind("v1.2.3", "v2.0.0") == "major"
+    assert bump_kind("1.2.3", "1.2.3-rc.1") == "downgrade"
+    assert bump_kind("1.2.3-rc.1", "1.2.3-rc.2") == "prerelease"
+    assert bump_kind("1.2.3", "latest") == "non-semver"
+    assert bump_kind(None, "1.0.0") == "added"
+
+
+def test_patch_bump_of_a_chart_passes(repo, capsys):
+    commit(repo, {"argo/apps/web-app.yaml": APP.format(name="web", chart="web", version="1.2.4")})
+    code, doc = run_json(repo, capsys)
+    assert code == 0
+    [change] = doc["changes"]
+    assert (change["kind"], change["old"], change["new"], change["bump"], change["app"], change["layer"]) == (
+        "chart", "1.2.3", "1.2.4", "patch", "web", "apps")
+    assert change["verdict"] == "ok" and change["line"] == 11
+
+
+def test_major_bump_needs_review_unless_allowed(repo, capsys):
+    commit(repo, {"argo/apps/web-app.yaml": APP.format(name="web", chart="web", version="2.0.0")})
+    code, doc = run_json(repo, capsys)
+    assert code == 1 and doc["changes"][0]["verdict"] == "review"
+    commit(repo, {".gitops-kit.yaml": "repo: {url: https://gitlab.example.com/platform/gitops.git}\n"
+                                      "update: {allow_major: [web]}\n"})
+    code = main(["check-update", str(repo), "--base", "HEAD~2", "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc["changes"][0]["verdict"] == "ok"
+
+
+def test_unpinned_version_is_an_error(repo, capsys):
+    commit(repo, {"argo/apps/web-app.yaml": APP.format(name="web", chart="web", version="'1.*'")})
+    code, doc = run_json(repo, capsys)
+    assert code == 1 and doc["changes"][0]["verdict"] == "error"
+    assert "not pinned" in doc["changes"][0]["reasons"][0]
+
+
+def test_umbrella_dependency_and_image_tag(repo, capsys):
+    commit(repo, {
+        "apps/helm/reg/Chart.yaml": "apiVersion: v2\nname: reg\nversion: 0.1.0\ndependencies:\n  - name: harbor\n"
+                                    "    version: 1.18.3\n    repository: https://helm.goharbor.io\n",
+        "apps/helm/web/values.yaml": "image:\n  repository: nginx\n  tag: 1.27.0\n"})
+    code, doc = run_json(repo, capsys)
+    kinds = {(c["kind"], c["name"], c["old"], c["new"], c["bump"], c["app"]) for c in doc["changes"]}
+    assert kinds == {("dependency", "harbor", "1.18.2", "1.18.3", "patch", "reg"),
+                     ("image", "nginx", "1.25.3", "1.27.0", "minor", "web")}
+    assert code == 0
+
+
+def test_stateful_app_gets_the_checklist_and_no_render_claim(repo, capsys, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    commit(repo, {"argo/apps/db-app.yaml": APP.format(name="db", chart="postgresql", version="15.1.0")})
+    code = main(["check-update", str(repo), "--base", "HEAD~1", "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["changes"][0]["checklist"] and "dump" in doc["changes"][0]["checklist"][0]
+    assert doc["render"] == [{"app": "db", "chart": "postgresql", "done": False,
+                              "note": "render diff not done: no helm binary on PATH", "would_be_pruned": []}]
+
+
+FAKE_HELM = """#!/bin/sh
+# A stand-in for helm: version 2.x of the chart stops rendering the Database CR.
+version=""
+while [ $# -gt 0 ]; do [ "$1" = "--version" ] && version="$2"; shift; done
+echo "apiVersion: postgresql.cnpg.io/v1"
+echo "kind: Cluster"
+echo "metadata: {name: pg, namespace: db}"
+case "$version" in 1.*)
+echo "---"
+echo "apiVersion: postgresql.cnpg.io/v1"
+echo "kind: Database"
+echo "metadata: {name: app, namespace: db}";;
+esac
+"""
+
+
+def test_helm_render_diff_flags_a_stateful_resource_that_would_be_pruned(repo, tmp_path, capsys, monkeypatch):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    helm = bindir / "helm"
+    helm.write_text(FAKE_HELM)
+    helm.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    commit(repo, {"argo/apps/web-app.yaml": APP.format(name="web", chart="web", version="1.3.0")})
+    code, doc = run_json(repo, capsys)
+    assert code == 0
+    [render] = doc["render"]
+    assert render["done"] is True and render["would_be_pruned"] == []  # 1.2.3 -> 1.3.0 keeps it
+    commit(repo, {"argo/apps/web-app.yaml": APP.format(name="web", chart="web", version="2.0.0")})
+    code = main(["check-update", str(repo), "--base", "HEAD~1", "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and doc["render"][0]["would_be_pruned"] == ["Database/db/app"]
+
+
+def test_markdown_output_for_a_merge_request_comment(repo, capsys):
+    commit(repo, {"argo/apps/db-app.yaml": APP.format(name="db", chart="postgresql", version="16.0.0")})
+    main(["check-update", str(repo), "--base", "HEAD~1", "--format", "markdown"])
+    out = capsys.readouterr().out
+    assert "| db | apps | chart `postgresql` | `15.0.0` | `16.0.0` | major | review" in out
+    assert "- [ ] take a fresh database dump" in out
+
+
+def test_unknown_base_is_usage_error(repo, capsys):
+    assert main(["check-update", str(repo), "--base", "no-such-ref"]) == 2
