@@ -41,8 +41,11 @@ FORMATS = ["text", "json", "sarif", "codequality", "junit", "github"]
               help="Report only findings not recorded in this baseline file.")
 @click.option("--write-baseline", "write_baseline", type=click.Path(dir_okay=False),
               help="Record the current findings in this baseline file and exit 0.")
+@click.option("--fix", "do_fix", is_flag=True, help="Fix the unambiguous findings in place (comment-preserving).")
+@click.option("--diff", "show_diff", is_flag=True, help="With --fix: show the fixes as a diff, write nothing.")
 def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], config_file: str | None, select: str | None,
-         ignore_rules: str | None, severity: str, baseline_file: str | None, write_baseline: str | None) -> None:
+         ignore_rules: str | None, severity: str, baseline_file: str | None, write_baseline: str | None,
+         do_fix: bool, show_diff: bool) -> None:
     """Lint the repository containing PATHS (default: the current directory).
 
     Given files, findings are limited to them; the rules still see the whole repository.
@@ -66,8 +69,30 @@ def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], config_file
         from . import baseline
 
         accepted = baseline.read(Path(baseline_file))
-    report = run_lint(list(paths) or None, config_file=config_file, select=_csv(select),
-                      ignore=_csv(ignore_rules), min_severity=Severity.parse(severity), baseline=accepted)
+    def again():
+        return run_lint(list(paths) or None, config_file=config_file, select=_csv(select),
+                        ignore=_csv(ignore_rules), min_severity=Severity.parse(severity), baseline=accepted)
+
+    report = again()
+    if show_diff and not do_fix:
+        raise UsageError("--diff goes with --fix")
+    if do_fix:
+        from . import catalog, fix
+        from .engine import params_for
+
+        specs = catalog.load()
+        fixes = fix.plan(report.model, report.findings, lambda rid: params_for(specs[rid], report.model))
+        for ff in fixes:
+            if ff.error:
+                click.echo(f"gitops-kit: not fixed: {ff.path}: {ff.error}", err=True)
+        if show_diff:
+            click.echo(fix.diff(report.model, fixes), nl=False)
+            raise SystemExit(0 if not any(f.new_text for f in fixes) else 1)
+        written = fix.apply(report.model, fixes)
+        for path in written:
+            click.echo(f"fixed {path}", err=True)
+        if written:
+            report = again()
     if write_baseline:
         from . import baseline
 

@@ -343,3 +343,87 @@ def atomic_write(path: str | os.PathLike, text: str, *, overwrite: bool = False)
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+class EditError(Exception):
+    """A round-trip edit could not be applied (the file changed shape, or does not parse)."""
+
+
+def _round_trip():
+    from ruamel.yaml import YAML  # imported lazily: only edits need it, and it is slow to import
+
+    rt = YAML(typ="rt")
+    rt.preserve_quotes = True
+    rt.width = 4096  # never re-wrap long lines the user wrote
+    rt.indent(mapping=2, sequence=4, offset=2)
+    return rt
+
+
+def _detect_indent(text: str) -> tuple[int, int, int]:
+    """(mapping, sequence, offset) indentation as the file writes it, so edits do not reformat."""
+    lines = [ln for ln in text.split("\n") if ln.strip() and not ln.lstrip().startswith("#")]
+    mapping = 2
+    for line in lines:
+        stripped = line.lstrip(" ")
+        if line.startswith(" ") and not stripped.startswith("-"):
+            mapping = len(line) - len(stripped)
+            break
+    for prev, line in zip(lines, lines[1:]):
+        stripped = line.lstrip(" ")
+        if stripped.startswith("- ") and prev.rstrip().endswith(":"):
+            offset = (len(line) - len(stripped)) - (len(prev) - len(prev.lstrip(" ")))
+            return mapping, offset + 2, offset
+    return mapping, mapping, max(0, mapping - 2)
+
+
+def edit_text(text: str, edits: list[tuple[int, tuple, Any]]) -> str:
+    """Apply ``(document index, key path, value)`` edits with a comment-preserving round trip.
+
+    A value of :data:`DELETE` removes the key. Missing intermediate mappings are created.
+    Every byte outside the edited nodes is kept as written, comments and quoting included.
+    """
+    import io
+
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    rt = _round_trip()
+    m, seq, off = _detect_indent(text)
+    rt.indent(mapping=m, sequence=seq, offset=off)
+    try:
+        docs = list(rt.load_all(text))
+    except Exception as exc:  # ruamel raises many types; the caller reports the file
+        raise EditError(f"cannot round-trip: {type(exc).__name__}") from None
+    for index, path, value in edits:
+        if index >= len(docs):
+            raise EditError(f"document {index} does not exist")
+        node = docs[index]
+        for key in path[:-1]:
+            if isinstance(node, dict):
+                if key not in node or node[key] is None:
+                    node[key] = {}
+                node = node[key]
+            elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+                node = node[key]
+            else:
+                raise EditError(f"cannot reach {'.'.join(map(str, path))}")
+        last = path[-1]
+        if value is DELETE:
+            if isinstance(node, dict) and last in node:
+                del node[last]
+            continue
+        if isinstance(value, QStr):
+            value = DoubleQuotedScalarString(str(value))
+        if isinstance(node, dict) or (isinstance(node, list) and isinstance(last, int) and last < len(node)):
+            node[last] = value
+        else:
+            raise EditError(f"cannot set {'.'.join(map(str, path))}")
+    out = io.StringIO()
+    if len(docs) == 1 and not text.lstrip().startswith("---"):
+        rt.dump(docs[0], out)
+    else:
+        rt.explicit_start = text.lstrip().startswith("---")
+        rt.dump_all(docs, out)
+    return out.getvalue()
+
+
+DELETE = object()
