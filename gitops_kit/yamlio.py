@@ -251,6 +251,7 @@ class _Recursive(Exception):
 
 def load_text(text: str) -> Loaded:
     """Parse every document of ``text``; never raises for bad input."""
+    text = str(text)  # libyaml takes exactly str, not a subclass such as QStr
     result = Loaded()
     result.problems.extend(_tab_problems(text))
     guard = _depth_guard(text)

@@ -36,6 +36,19 @@ spec:
 """
 
 
+# A minimal repository about versions: the bundle rules (quotas, policies, tiers, schemas) have
+# their own tests, and would only make these fixtures long.
+CONFIG = """repo: {url: https://gitlab.example.com/platform/gitops.git}
+rules:
+  network-policy: {enabled: false}
+  resource-quota: {enabled: false}
+  node-tier: {enabled: false}
+  schema: {enabled: false}
+  layout: {enabled: false}
+  app-health-check: {enabled: false}
+"""
+
+
 def git(cwd: Path, *args: str) -> str:
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@e"}
@@ -52,7 +65,7 @@ def repo(tmp_path: Path) -> Path:
     root = tmp_path / "platform"
     root.mkdir()
     git(root, "init", "-q", "-b", "master")
-    write(root, ".gitops-kit.yaml", "repo: {url: https://gitlab.example.com/platform/gitops.git}\n")
+    write(root, ".gitops-kit.yaml", CONFIG)
     write(root, "argo/apps/web-app.yaml", APP.format(name="web", chart="web", version="1.2.3"))
     write(root, "apps/helm/web/values.yaml", "image:\n  repository: nginx\n  tag: 1.25.3\n")
     write(root, "argo/apps/db-app.yaml", APP.format(name="db", chart="postgresql", version="15.0.0"))
@@ -101,8 +114,7 @@ def test_major_bump_needs_review_unless_allowed(repo, capsys):
     commit(repo, {"argo/apps/web-app.yaml": APP.format(name="web", chart="web", version="2.0.0")})
     code, doc = run_json(repo, capsys)
     assert code == 1 and doc["changes"][0]["verdict"] == "review"
-    commit(repo, {".gitops-kit.yaml": "repo: {url: https://gitlab.example.com/platform/gitops.git}\n"
-                                      "update: {allow_major: [web]}\n"})
+    commit(repo, {".gitops-kit.yaml": CONFIG + "update: {allow_major: [web]}\n"})
     code = main(["check-update", str(repo), "--base", "HEAD~2", "--format", "json"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 0 and doc["changes"][0]["verdict"] == "ok"

@@ -1,0 +1,186 @@
+"""app-health-check: ArgoCD is configured with a health check for Application resources.
+
+Since ArgoCD 1.8 an Application has no health of its own, so an app-of-apps sync wave does not wait
+for the Applications of an earlier wave to become healthy. The check looks for the health Lua in a
+ConfigMap ``argocd-cm`` (also inside kustomize inline patches) and in the Helm values of an app that
+installs the ``argo-cd`` chart (``configs.cm``): value files, ``valuesObject``, umbrella Chart.yaml
+dependencies and kustomize ``helmCharts``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from .. import yamlio
+from ..findings import Hit
+from ..model import Application, RepoModel
+from ..yamlio import YMap, YSeq
+from ._workloads import helm_dir_files, kustomize_helm_charts
+
+OLD_KEY = "resource.customizations"
+OLD_KIND = "argoproj.io/Application"
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A place where the Application health check is configured, and whether its Lua has any text."""
+
+    path: str
+    pos: tuple[int, int]
+    where: str
+    script: bool
+
+
+def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
+    if not model.applications:
+        return
+    key = str(params["key"])
+    cm_name = str(params["configmap"])
+    chart = str(params["chart"])
+
+    found: list[_Found] = []
+    for obj in model.kind("ConfigMap"):
+        if obj.name == cm_name:
+            found.extend(_in_data(obj.data.get("data"), obj.path, f"ConfigMap {cm_name} data", key))
+    for obj in model.kind("Kustomization"):
+        found.extend(_in_patches(obj.data, obj.path, cm_name, key))
+    for path, tree, where, pos in _chart_values(model, chart):
+        configs = tree.get("configs") if isinstance(tree, YMap) else None
+        cm = configs.get("cm") if isinstance(configs, YMap) else None
+        for f in _in_data(cm, path, f"{where} configs.cm", key):
+            found.append(_Found(f.path, pos or f.pos, f.where, f.script))
+
+    # One values file may be reached twice (an Application's valueFiles and an umbrella chart).
+    for f in {(f.path, f.pos): f for f in found}.values():
+        if not f.script:
+            yield Hit(f.path, f.pos, f"{f.where}: the Application health check ({key}) has an empty Lua script, "
+                      "so Applications get no health and sync waves do not wait for them", key=f"{f.where}:empty")
+    if found:
+        return
+    path, pos, app = _anchor(model, chart, params)
+    yield Hit(path, pos, f"ArgoCD has no health check for Applications ({key} in {cm_name}): since ArgoCD 1.8 "
+              "an app-of-apps sync wave does not wait for the earlier wave's Applications to be healthy",
+              app=app, key="missing")
+
+
+def _script(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _in_data(data: Any, path: str, where: str, key: str) -> Iterator[_Found]:
+    """The new split key, or the pre-1.x ``resource.customizations`` block with a health.lua for Applications."""
+    if not isinstance(data, YMap):
+        return
+    if key in data:
+        yield _Found(path, data.value_pos(key), where, _script(data[key]))
+    block = data.get(OLD_KEY)
+    if isinstance(block, str):
+        for doc in yamlio.load_text(str(block)).documents:
+            entry = doc.data.get(OLD_KIND) if isinstance(doc.data, YMap) else None
+            if isinstance(entry, YMap) and "health.lua" in entry:
+                yield _Found(path, data.value_pos(OLD_KEY), f"{where} {OLD_KEY}", _script(entry["health.lua"]))
+
+
+def _in_patches(kustomization: YMap, path: str, cm_name: str, key: str) -> Iterator[_Found]:
+    """ConfigMap patches written inline in a kustomization (``patches[].patch``, ``patchesStrategicMerge``)."""
+    texts: list[tuple[str, tuple[int, int]]] = []
+    patches = kustomization.get("patches")
+    if isinstance(patches, YSeq):
+        for item in patches:
+            if isinstance(item, YMap) and isinstance(item.get("patch"), str):
+                texts.append((item["patch"], item.value_pos("patch")))
+    merges = kustomization.get("patchesStrategicMerge")
+    if isinstance(merges, YSeq):
+        for i, item in enumerate(merges):
+            if isinstance(item, str) and "\n" in item:
+                texts.append((item, merges.item_pos(i)))
+    for text, pos in texts:
+        for doc in yamlio.load_text(str(text)).documents:
+            data = doc.data
+            meta = data.get("metadata") if isinstance(data, YMap) else None
+            if isinstance(meta, YMap) and data.get("kind") == "ConfigMap" and meta.get("name") == cm_name:
+                for f in _in_data(data.get("data"), path, f"patch of ConfigMap {cm_name} data", key):
+                    yield _Found(path, pos, f.where, f.script)
+
+
+def _chart_values(model: RepoModel, chart: str) -> Iterator[tuple[str, Any, str, tuple[int, int] | None]]:
+    """(path, values tree, description, position override) of every Helm values source of an app
+    installing ``chart``; values parsed from a ``helm.values`` string are reported at that string."""
+    for app in model.applications:
+        for src in app.sources:
+            if src.chart != chart:
+                continue
+            helm = src.get("helm")
+            if isinstance(helm, YMap):
+                obj = helm.get("valuesObject")
+                if isinstance(obj, YMap):
+                    yield app.path, obj, f"Application {app.name} helm.valuesObject", None
+                text = helm.get("values")
+                if isinstance(text, str):
+                    for doc in yamlio.load_text(str(text)).documents:
+                        if isinstance(doc.data, YMap):
+                            yield app.path, doc.data, f"Application {app.name} helm.values", helm.value_pos("values")
+            for ref, _pos in src.value_files():
+                rel = ref.split("/", 1)[1] if ref.startswith("$") and "/" in ref else None
+                sf = model.files.get(rel) if rel else None
+                if sf is not None:
+                    for doc in sf.documents:
+                        yield sf.path, doc.data, f"values of {app.name}", None
+    for bundle in sorted(model.bundles):
+        files = dict(helm_dir_files(model, bundle))
+        for chart_file in ("Chart.yaml", "Chart.yml"):
+            deps = _dependencies(files.get(chart_file))
+            for alias in deps.get(chart, ()):
+                for name, sf in files.items():
+                    if name.startswith("values") and name.endswith((".yaml", ".yml")):
+                        for doc in sf.documents:
+                            sub = doc.data.get(alias) if isinstance(doc.data, YMap) else None
+                            yield sf.path, sub, f"values of {bundle} {alias}", None
+        for sf, entry in kustomize_helm_charts(model, bundle):
+            if entry.get("name") != chart:
+                continue
+            if isinstance(entry.get("valuesInline"), YMap):
+                yield sf.path, entry["valuesInline"], f"helmCharts {chart} valuesInline", None
+            names = [entry.get("valuesFile")]
+            extra = entry.get("additionalValuesFiles")
+            if isinstance(extra, YSeq):
+                names.extend(extra)
+            for name in names:
+                if isinstance(name, str) and "/" not in name and name in files:
+                    for doc in files[name].documents:
+                        yield files[name].path, doc.data, f"values of {bundle}", None
+
+
+def _dependencies(sf: Any) -> dict[str, list[str]]:
+    """Chart name -> the keys its values sit under (alias, else name) in an umbrella Chart.yaml."""
+    out: dict[str, list[str]] = {}
+    if sf is None:
+        return out
+    for doc in sf.documents:
+        deps = doc.data.get("dependencies") if isinstance(doc.data, YMap) else None
+        if isinstance(deps, YSeq):
+            for dep in deps:
+                if isinstance(dep, YMap) and isinstance(dep.get("name"), str):
+                    alias = dep.get("alias")
+                    out.setdefault(dep["name"], []).append(alias if isinstance(alias, str) else dep["name"])
+    return out
+
+
+def _anchor(model: RepoModel, chart: str, params: dict[str, Any]) -> tuple[str, tuple[int, int], str | None]:
+    """Where the one repository-wide finding goes: the argocd Application, else the first root, else '.'."""
+    names = set(params.get("app_names") or ())
+    apps = list(model.child_apps())
+    target: Application | None = next((a for a in apps if any(s.chart == chart for s in a.sources)), None)
+    target = target or next((a for a in apps if a.name in names), None)
+    if target is None:
+        for spec in model.config.layers:
+            root = model.layers[spec.name].root if spec.name in model.layers else None
+            if root is not None:
+                target = root
+                break
+    if target is None:
+        return ".", (1, 1), None
+    meta = target.obj.metadata
+    pos = meta.value_pos("name") if "name" in meta else target.obj.pos
+    return target.path, pos, target.name or None

@@ -1,0 +1,118 @@
+"""network-policy: every app-owned namespace denies all ingress and egress by default and allows DNS.
+
+Policies are networking.k8s.io NetworkPolicy objects anywhere in the repository, counted in the namespace
+they land in (metadata.namespace, else the destination namespace of the bundle they sit in).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from ..findings import Hit, show
+from ..model import K8sObject, RepoModel
+from ..yamlio import YMap, YSeq
+from ._workloads import bundle_of_path, bundle_owners, by_namespace, is_int, owned_namespaces
+
+DNS_PORT_NAMES = ("dns", "dns-tcp")
+DNS_PROTOCOLS = ("UDP", "TCP")
+
+
+def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
+    owners = bundle_owners(model)
+    policies = [o for o in model.kind("NetworkPolicy") if o.group == "networking.k8s.io"]
+
+    # A policy in a bundle that names another namespace protects the wrong namespace.
+    man_prefix = model.config.manifests_dir + "/"
+    for pol in policies:
+        if not pol.path.startswith(man_prefix) or pol.namespace is None:
+            continue
+        app = owners.app(bundle_of_path(model, pol.path))
+        if app is None or app.dest_namespace is None or pol.namespace == app.dest_namespace:
+            continue
+        yield Hit(pol.path, pol.metadata.value_pos("namespace"),
+                  f"NetworkPolicy {show(pol.name)} in the bundle of app {app.name!r} is in namespace "
+                  f"{show(pol.namespace)}, not the app's namespace {show(app.dest_namespace)}",
+                  app=app.name, key=f"{pol.identity()}:metadata.namespace")
+
+    index = by_namespace(model, policies, owners)
+    for owned in owned_namespaces(model):
+        found = index.get(owned.namespace, [])
+        missing = []
+        if not any(_default_deny(p, "Ingress") for p in found):
+            missing.append(("default-deny-ingress", "default-deny ingress NetworkPolicy (podSelector {}, "
+                            "policyTypes [Ingress], no ingress rules)"))
+        if not any(_default_deny(p, "Egress") for p in found):
+            missing.append(("default-deny-egress", "default-deny egress NetworkPolicy (podSelector {}, "
+                            "policyTypes [Egress], no egress rules)"))
+        if not any(_allows_dns(p) for p in found):
+            missing.append(("allow-dns-egress", "egress NetworkPolicy allowing DNS (port 53 UDP/TCP)"))
+        for name, what in missing:
+            yield Hit(owned.app.path, owned.pos, f"namespace {show(owned.namespace)} of app {owned.app.name!r} "
+                      f"has no {what}", app=owned.app.name, key=f"{owned.key}:{name}")
+
+
+def _all_pods(selector: Any) -> bool:
+    """An absent, null or empty podSelector selects every pod of the namespace."""
+    if selector is None:
+        return True
+    if not isinstance(selector, YMap):
+        return False
+    return not selector.get("matchLabels") and not selector.get("matchExpressions")
+
+
+def _types(spec: YMap) -> list[str] | None:
+    types = spec.get("policyTypes")
+    if isinstance(types, YSeq):
+        return [t for t in types if isinstance(t, str)]
+    return None
+
+
+def _default_deny(pol: K8sObject, direction: str) -> bool:
+    spec = pol.spec
+    if spec is None or not _all_pods(spec.get("podSelector")):
+        return False
+    types = _types(spec)
+    rules = spec.get(direction.lower())
+    if types is None:
+        # Kubernetes implies Ingress when policyTypes is absent, but Egress only alongside egress rules.
+        if direction != "Ingress":
+            return False
+    elif direction not in types:
+        return False
+    return rules is None or (isinstance(rules, YSeq) and len(rules) == 0)
+
+
+def _allows_dns(pol: K8sObject) -> bool:
+    spec = pol.spec
+    if spec is None:
+        return False
+    types = _types(spec)
+    rules = spec.get("egress")
+    if not isinstance(rules, YSeq) or (types is not None and "Egress" not in types):
+        return False
+    for rule in rules:
+        if not isinstance(rule, YMap):
+            continue
+        ports = rule.get("ports")
+        if not ports and not rule.get("to"):
+            return True  # no ports and no peers: all egress, DNS included
+        if isinstance(ports, YSeq) and any(_is_dns(p) for p in ports):
+            return True
+    return False
+
+
+def _is_dns(port: Any) -> bool:
+    if not isinstance(port, YMap):
+        return False
+    protocol = port.get("protocol", "TCP")
+    if protocol not in DNS_PROTOCOLS:
+        return False
+    number = port.get("port")
+    if number is None:
+        return True  # every port of the protocol
+    if isinstance(number, str):
+        return number in DNS_PORT_NAMES
+    if not is_int(number):
+        return False
+    end = port.get("endPort")
+    return number == 53 or (is_int(end) and number <= 53 <= end)

@@ -1,0 +1,158 @@
+"""node-tier: workloads select a node tier that exists and is their app's tier; charts select one at all.
+
+Looks at every ``nodeSelector`` mapping and required ``nodeAffinity`` on the tier label in an app's
+values files (apps/helm/<app>/*.yaml), in Application ``helm.valuesObject`` and kustomize
+``valuesInline``, and in every Kubernetes object of the repository (workloads and CRs such as a CNPG
+Cluster's ``spec.affinity.nodeSelector``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from ..findings import Hit, Severity, show
+from ..model import Application, RepoModel
+from ..yamlio import YMap, YSeq
+from ._workloads import (HELM_META_FILES, TierUse, bundle_of_path, bundle_owners, dotted, helm_dir_files,
+                         is_object, kustomize_helm_charts, tier_uses)
+
+WARN_KINDS = ("Deployment", "StatefulSet")
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    """Who a tree belongs to: the app, its layer and the tier it must run on."""
+
+    app: str | None
+    layer: str | None
+    tier: str | None
+
+
+def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
+    cfg = model.config
+    label, tiers = cfg.tier_label, cfg.tiers
+    owners = bundle_owners(model)
+    seen: set[tuple[str, int]] = set()
+    selected: set[str] = set()  # bundles whose chart values select a tier somewhere
+
+    def ctx_of(app: Application | None, fallback: str | None) -> _Ctx:
+        name = app.name if app is not None else fallback
+        layer = app.layer if app is not None else (model.layer_of_app(fallback) if fallback else None)
+        return _Ctx(name, layer, cfg.app_tier(name, layer) if name else None)
+
+    def judge(use: TierUse, path: str, ctx: _Ctx, key: str) -> Iterator[Hit]:
+        if not use.checked:
+            return
+        value = use.value
+        if not isinstance(value, str) or value not in tiers:
+            yield Hit(path, use.pos, f"{use.how} {label}: {show(value)} is not a known tier "
+                      f"(tiers: {', '.join(tiers)}); no node carries it, so the pod never schedules",
+                      app=ctx.app, key=key)
+        elif ctx.tier is not None and value != ctx.tier:
+            yield Hit(path, use.pos, f"{use.how} {label}: {show(value)} puts app {ctx.app!r} on {value} nodes, "
+                      f"but its tier is {ctx.tier!r}" + (f" (layer {ctx.layer})" if ctx.layer else ""),
+                      app=ctx.app, key=key)
+
+    # Values files, kustomize valuesInline: the chart's own placement.
+    candidates: dict[str, list[Any]] = {}
+    for bundle in sorted(model.bundles):
+        ctx = ctx_of(owners.app(bundle), bundle)
+        for fname, sf in helm_dir_files(model, bundle):
+            if fname in HELM_META_FILES:
+                seen.update((sf.path, doc.index) for doc in sf.documents)  # valuesInline: read below
+                continue
+            for doc in sf.documents:
+                seen.add((sf.path, doc.index))
+                values = not is_object(doc.data)
+                for use in tier_uses(doc.data, label):
+                    if values:
+                        selected.add(bundle)
+                    yield from judge(use, sf.path, ctx, f"#{doc.index}:{dotted(use.path)}")
+                if values and isinstance(doc.data, YMap) and doc.data:
+                    candidates.setdefault(bundle, []).append((fname, sf))
+        for sf, chart in kustomize_helm_charts(model, bundle):
+            inline = chart.get("valuesInline")
+            for use in tier_uses(inline, label):
+                selected.add(bundle)
+                yield from judge(use, sf.path, ctx, f"helmCharts:{chart.get('name')}:{dotted(use.path)}")
+
+    # Applications: helm.valuesObject, helm.values text and helm.parameters of their sources.
+    for app in model.applications:
+        bundle = owners.bundle(app)
+        ctx = ctx_of(app, None)
+        for src in app.sources:
+            helm = src.get("helm")
+            if not isinstance(helm, YMap):
+                continue
+            for use in tier_uses(helm.get("valuesObject"), label):
+                if bundle:
+                    selected.add(bundle)
+                yield from judge(use, app.path, ctx, f"{app.obj.identity()}:source{src.index}:{dotted(use.path)}")
+            if bundle and _text_selects(helm, label):
+                selected.add(bundle)
+
+    # Kubernetes objects anywhere (workloads, CRs), each document once.
+    for obj in model.objects:
+        if (obj.path, obj.doc) in seen or (obj.kind == "Application" and obj.group == "argoproj.io"):
+            continue
+        bundle = bundle_of_path(model, obj.path)
+        ctx = ctx_of(owners.app(bundle), bundle) if bundle else _Ctx(None, None, None)
+        uses = list(tier_uses(obj.data, label))
+        for use in uses:
+            yield from judge(use, obj.path, ctx, f"{obj.identity()}:{dotted(use.path)}")
+        if (not uses and obj.kind in WARN_KINDS and bundle is not None and ctx.app is not None
+                and obj.path.startswith(cfg.manifests_dir + "/") and not cfg.app(ctx.app).get("daemonset")):
+            yield Hit(obj.path, _template_spec_pos(obj.data), f"{obj.kind} {show(obj.name)} of app {ctx.app!r} "
+                      f"selects no node tier (no nodeSelector or nodeAffinity on {label})" + _expect(label, ctx),
+                      app=ctx.app, key=f"{obj.identity()}:no-tier", severity=Severity.WARNING)
+
+    # Charts whose values never pick a tier: the pods land wherever the scheduler likes.
+    for bundle, files in sorted(candidates.items()):
+        if bundle in selected:
+            continue
+        app = owners.app(bundle)
+        ctx = ctx_of(app, bundle)
+        if cfg.app(ctx.app or bundle).get("daemonset") or not _has_chart(model, bundle, app):
+            continue
+        fname, sf = next(((n, f) for n, f in files if n in ("values.yaml", "values.yml")), files[0])
+        yield Hit(sf.path, (1, 1), f"values of app {ctx.app!r} select no node tier (no nodeSelector or "
+                  f"nodeAffinity on {label} in {fname} or the other values files)" + _expect(label, ctx),
+                  app=ctx.app, key=f"{bundle}:values:no-tier", severity=Severity.WARNING)
+
+
+def _expect(label: str, ctx: _Ctx) -> str:
+    return f"; expected {label}: {ctx.tier}" if ctx.tier else ""
+
+
+def _text_selects(helm: YMap, label: str) -> bool:
+    """Whether ``helm.values`` (a YAML string) or ``helm.parameters`` mention the tier label."""
+    text = helm.get("values")
+    if isinstance(text, str) and label in text:
+        return True
+    params = helm.get("parameters")
+    if isinstance(params, YSeq):
+        for item in params:
+            name = item.get("name") if isinstance(item, YMap) else None
+            if isinstance(name, str) and label in name.replace("\\", ""):
+                return True
+    return False
+
+
+def _has_chart(model: RepoModel, bundle: str, app: Application | None) -> bool:
+    """Umbrella Chart.yaml, kustomize helmCharts, or an Application source with a chart."""
+    files = dict(helm_dir_files(model, bundle))
+    if "Chart.yaml" in files or "Chart.yml" in files or kustomize_helm_charts(model, bundle):
+        return True
+    return app is not None and any(src.chart for src in app.sources)
+
+
+def _template_spec_pos(data: YMap) -> tuple[int, int]:
+    spec = data.get("spec")
+    template = spec.get("template") if isinstance(spec, YMap) else None
+    if isinstance(template, YMap) and "spec" in template:
+        return template.key_pos("spec")
+    if isinstance(spec, YMap) and "template" in spec:
+        return spec.key_pos("template")
+    return data.key_pos("spec") if "spec" in data else data.pos
+

@@ -1,0 +1,134 @@
+"""app-health-check beyond the rule cases: where the health check may be configured (umbrella chart,
+kustomize helmCharts, helm.values text), repositories without Applications, and odd shapes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gitops_kit import catalog, config, engine
+from gitops_kit.checks import app_health_check
+from gitops_kit.model import build
+from helpers import REFERENCE, overlay, reference_copy, run_lint
+
+RULE = "app-health-check"
+CM = "apps/manifests/argocd/argocd-cm.yaml"
+ARGOCD_APP = "argo/bootstrap/argocd-app.yaml"
+KEY = "resource.customizations.health.argoproj.io_Application"
+LUA = "      hs = {}\n      hs.status = \"Healthy\"\n      return hs\n"
+CHART_SOURCE = ("    - repoURL: https://argoproj.github.io/argo-helm\n      chart: argo-cd\n"
+                "      targetRevision: 7.7.11\n")
+NO_KEY_CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: argocd-cm}\ndata: {url: https://argocd.example.com}\n"
+
+
+def hits(root: Path):
+    model = build(root, config.load(root))
+    return list(app_health_check.check(model, engine.params_for(catalog.load()[RULE], model)))
+
+
+def where(root: Path) -> list[tuple[str, int]]:
+    return sorted((h.path, h.pos[0]) for h in hits(root))
+
+
+@pytest.fixture()
+def repo(tmp_path: Path) -> Path:
+    return reference_copy(tmp_path / "repo")
+
+
+def chart_app(source: str) -> str:
+    return ("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: argocd, namespace: argocd-system}\n"
+            "spec:\n  destination: {namespace: argocd-system}\n  sources:\n" + source)
+
+
+def test_no_applications_no_finding(tmp_path):
+    root = tmp_path / "repo"
+    overlay(root, {CM: NO_KEY_CM, "README.yaml": "a: 1\n"})
+    assert hits(root) == []
+
+
+def test_missing_once_at_the_argocd_application(repo):
+    overlay(repo, {CM: NO_KEY_CM})
+    assert where(repo) == [(ARGOCD_APP, 4)]
+
+
+def test_umbrella_chart_values_under_the_dependency_alias(repo):
+    overlay(repo, {CM: NO_KEY_CM,
+                   "apps/helm/argocd/Chart.yaml": "apiVersion: v2\nname: argocd\nversion: 0.1.0\ndependencies:\n"
+                                                  "  - {name: argo-cd, version: 7.7.11, alias: cd}\n",
+                   "apps/helm/argocd/values.yaml": f"cd:\n  configs:\n    cm:\n      {KEY}: |\n" + LUA.replace(
+                       "      ", "        ")})
+    assert hits(repo) == []
+    overlay(repo, {"apps/helm/argocd/values.yaml": f"argo-cd:\n  configs:\n    cm:\n      {KEY}: |\n"
+                   + LUA.replace("      ", "        ")})
+    assert where(repo) == [(ARGOCD_APP, 4)]  # values under the chart name, but the dependency is aliased
+
+
+def test_kustomize_helm_charts_inline_and_file(repo):
+    kust = ("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nhelmCharts:\n"
+            "  - name: argo-cd\n    valuesFile: values.yaml\n")
+    overlay(repo, {CM: NO_KEY_CM, "apps/helm/argocd/kustomization.yaml": kust,
+                   "apps/helm/argocd/values.yaml": f"configs:\n  cm:\n    {KEY}: |\n" + LUA})
+    assert hits(repo) == []
+    overlay(repo, {"apps/helm/argocd/values.yaml": "configs: {}\n",
+                   "apps/helm/argocd/kustomization.yaml": kust + f"    valuesInline:\n      configs:\n        cm:\n"
+                                                                 f"          {KEY}: ' '\n"})
+    assert where(repo) == [("apps/helm/argocd/kustomization.yaml", 9)]
+
+
+def test_helm_values_text_is_reported_at_the_values_key(repo):
+    source = (CHART_SOURCE + "      helm:\n        values: |\n          configs:\n            cm:\n"
+              f"              {KEY}: \"\"\n")
+    overlay(repo, {CM: NO_KEY_CM, ARGOCD_APP: chart_app(source)})
+    assert where(repo) == [(ARGOCD_APP, 11)]
+    overlay(repo, {ARGOCD_APP: chart_app(source.replace('""', "hs = {}"))})
+    assert hits(repo) == []
+
+
+def test_values_object_and_anchor_by_chart(repo):
+    source = (CHART_SOURCE + "      helm:\n        valuesObject:\n          configs: {cm: {url: x}}\n")
+    overlay(repo, {CM: NO_KEY_CM, ARGOCD_APP: None, "argo/bootstrap/cd-app.yaml": chart_app(source)})
+    assert where(repo) == [("argo/bootstrap/cd-app.yaml", 3)]
+
+
+def test_whitespace_script_is_empty(repo):
+    overlay(repo, {CM: NO_KEY_CM.replace("data: {url: https://argocd.example.com}",
+                                         f"data:\n  {KEY}: |\n\n    \n")})
+    assert where(repo) == [(CM, 5)]
+
+
+ODD = {
+    CM: "\n---\n".join(["apiVersion: v1\nkind: ConfigMap\nmetadata: {name: argocd-cm}\ndata: [a]\n",
+                        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: argocd-cm}\n"
+                        "data: {resource.customizations: 'a: [unclosed'}\n",
+                        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: argocd-cm}\n"
+                        "data: {resource.customizations: '- list', x: 1}\n",
+                        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: argocd-cm}\n"
+                        "data: {resource.customizations: 'argoproj.io/Application: text'}\n",
+                        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: argocd-cm}\n"
+                        f"data: {{{KEY}: [a]}}\n"]),
+    "apps/manifests/argocd/kustomization.yaml": ("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                                                 "patches: [null, text, {patch: 5}, {patch: 'a: [x'}, {patch: '- l'}]\n"
+                                                 "patchesStrategicMerge: [null, {a: b}, \"a:\\n b\"]\n"),
+    "apps/helm/argocd/Chart.yaml": "dependencies: [null, {name: argo-cd, alias: [x]}, {name: 5}]\n",
+    "apps/helm/argocd/values.yaml": "- list\n",
+    "apps/helm/argocd-k/kustomization.yaml": ("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                                              "helmCharts: [{name: argo-cd, valuesFile: [a], additionalValuesFiles: "
+                                              "text, valuesInline: text}, {name: argo-cd, additionalValuesFiles: "
+                                              "[5, ../x.yaml, missing.yaml]}]\n"),
+    ARGOCD_APP: chart_app("    - {chart: argo-cd, helm: {valuesObject: [a], values: 5, valueFiles: text}}\n"
+                          "    - {chart: argo-cd, helm: {values: '- l', valueFiles: ['$values', '$values/nowhere']}}\n"
+                          "    - {chart: argo-cd, helm: {valuesObject: {configs: [a]}}}\n"
+                          "    - {chart: argo-cd, helm: {valuesObject: {configs: {cm: text}}}}\n"),
+}
+
+
+def test_odd_shapes_never_crash(repo):
+    overlay(repo, ODD)
+    found = hits(repo)
+    assert [h.path for h in found] == [CM]  # the key with a list for its script is reported as empty
+    assert not [f for f in run_lint(repo).findings if "internal error" in f.message]
+
+
+def test_reference_is_clean():
+    assert hits(REFERENCE) == []
