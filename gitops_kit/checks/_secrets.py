@@ -1,0 +1,386 @@
+"""Secret detection shared by the safety rules, and reusable by reports and error messages.
+
+Public:
+
+* :func:`is_secret_key` - does a key name say "this holds a credential"?
+* :func:`secret_kind` / :func:`find_secrets` - well-known token formats and connection strings
+  with an embedded password, anywhere in a text;
+* :func:`is_reference_value` - a value that points at a secret instead of being one;
+* :func:`mask` - the one rendering of a secret value: a fixed mask, never a prefix;
+* :func:`scan_lines` - a line-oriented ``key: value`` reader for YAML held in strings (inline
+  Helm values, kustomize patches), since checks may not import a YAML library;
+* :func:`string_pos` - the file position of an offset inside a string scalar;
+* :func:`decode_base64` - a Secret ``data`` value as text.
+
+Nothing here returns or logs a value: callers get kinds, offsets and positions.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterator
+
+Pos = tuple[int, int]
+
+MASK = "***"
+
+# Words that, as the last word of a key, name a credential (``adminPassword``, ``DB-PASSWORD``).
+SECRET_WORDS = frozenset({
+    "password", "passwd", "pwd", "pass", "passphrase", "passcode", "secret", "token", "credentials",
+    "credential", "creds", "auth", "apikey", "privatekey", "secretkey", "accesskey", "htpasswd",
+})
+# ``key`` alone is an identifier (``passwordKey: db-password`` names a key of a Secret); after one
+# of these words it is a credential (``apiKey``, ``AWS_SECRET_ACCESS_KEY``, ``encryptionKey``).
+KEY_QUALIFIERS = frozenset({"api", "private", "secret", "access", "encryption", "signing", "master", "license"})
+# A ``*Secret`` key after these words is always the secret itself, never the name of a Secret.
+SECRET_VALUE_QUALIFIERS = frozenset({"client"})
+# Values of an ``auth`` key that name a mechanism rather than hold a credential.
+AUTH_MODES = frozenset({
+    "none", "basic", "bearer", "digest", "oauth", "oauth2", "oidc", "ldap", "saml", "token", "jwt", "kerberos",
+    "ntlm", "anonymous", "disabled", "enabled", "required", "optional", "internal", "external", "database",
+})
+
+_SPLIT_LOWER_UPPER = re.compile(r"([a-z0-9])([A-Z])")
+_SPLIT_ACRONYM = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_NON_ALNUM = re.compile(r"[^A-Za-z0-9]+")
+_DNS_NAME = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*")
+
+_PLACEHOLDER = re.compile(r"<path:", re.IGNORECASE)
+_ENCODED_PLACEHOLDER = re.compile(r"%3Cpath%3A", re.IGNORECASE)
+_ENV_REF = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)|\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
+_TEMPLATE = re.compile(r"\{\{.*\}\}", re.DOTALL)
+_ANGLE_PLACEHOLDER = re.compile(r"<[^<>\n]+>")
+_MASKED = re.compile(r"\*+|x{3,}|X{3,}")
+
+# Well-known credential formats. Each pattern is anchored on word boundaries so that it does not
+# fire inside longer identifiers; labels are what a finding says instead of the value.
+_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("AWS access key id", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Z0-9])")),
+    ("GitHub token", re.compile(r"(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36}(?![A-Za-z0-9])")),
+    ("GitHub token", re.compile(r"(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{22,}")),
+    ("GitLab token", re.compile(r"(?<![A-Za-z0-9_])glpat-[A-Za-z0-9_\-]{20,}")),
+    ("Slack token", re.compile(r"(?<![A-Za-z0-9_])xox[abprs]-[A-Za-z0-9-]{10,}")),
+    ("Vault token", re.compile(r"(?<![A-Za-z0-9_])hv[sbr]\.[A-Za-z0-9_\-]{24,}")),
+    ("JWT", re.compile(r"(?<![A-Za-z0-9_\-])eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*")),
+    ("PEM private key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")),
+)
+# scheme://user:password@host - the password may be a placeholder (which holds '/', so it is
+# matched whole) or anything without '/', '@' and whitespace.
+_CONNECTION = re.compile(
+    r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@?#'\"]*:(<path:[^>\s]*>?|[^\s/@'\"]+)@[^\s@/'\"]+")
+CONNECTION_KIND = "connection string with a password"
+# One cheap search that every format needs to match first: most strings have none of these.
+_ANY_FORMAT = re.compile(r"AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|hv[sbr]\.|eyJ|-----BEGIN|://")
+
+
+def words(name: str) -> list[str]:
+    """A key name as lower-case words: ``adminPassword``, ``DB_PASSWORD``, ``smtp.password``."""
+    return list(_words(name))
+
+
+@lru_cache(maxsize=4096)
+def _words(name: str) -> tuple[str, ...]:
+    spaced = _SPLIT_ACRONYM.sub(r"\1 \2", _SPLIT_LOWER_UPPER.sub(r"\1 \2", name))
+    return tuple(w.lower() for w in _NON_ALNUM.split(spaced) if w)
+
+
+def is_secret_key(name: object) -> bool:
+    """True when a key name says its value is a credential.
+
+    The last word decides, in any case and with any separator: ``password``, ``passwd``, ``pwd``,
+    ``secret``, ``token``, ``credentials``, ``auth``, ``apiKey``/``api_key``, ``accessKey``,
+    ``secretKey``, ``privateKey``, ``clientSecret``... So ``db_password``, ``DB-PASSWORD``,
+    ``adminPassword`` and ``smtp.password`` are secret keys, while ``tokenTTL``,
+    ``passwordEnabled``, ``passwordKey``, ``secretName``, ``passwordSecretRef``, ``secretKeyRef``
+    and ``passwordFile`` are not (they configure or point at a secret). Any key mentioning
+    ``existing`` (``existingSecret``) is a reference.
+    """
+    if not isinstance(name, str):
+        return False
+    return _is_secret_key(name)
+
+
+@lru_cache(maxsize=4096)
+def _is_secret_key(name: str) -> bool:
+    parts = _words(name)
+    if not parts or "existing" in parts:
+        return False
+    last = parts[-1]
+    if last == "key":
+        return len(parts) > 1 and parts[-2] in KEY_QUALIFIERS
+    if last in SECRET_WORDS:
+        # envFromSecret, secretFromVault...: "from" before the noun makes it a source, not a value.
+        return not (len(parts) > 1 and parts[-2] == "from")
+    return False
+
+
+def names_a_secret_object(name: str, value: str) -> bool:
+    """True when ``name: value`` most likely names a Kubernetes Secret rather than holding one.
+
+    Only for keys whose last word is ``secret`` (``tlsSecret: wildcard-tls``,
+    ``passwordSecret: db-credentials``); ``clientSecret`` always holds the secret itself. The value
+    must look like an object name: a DNS-1123 subdomain with a ``-`` or ``.`` in it.
+    """
+    parts = words(name)
+    if not parts or parts[-1] != "secret":
+        return False
+    if len(parts) > 1 and parts[-2] in SECRET_VALUE_QUALIFIERS:
+        return False
+    return len(value) <= 253 and ("-" in value or "." in value) and _DNS_NAME.fullmatch(value) is not None
+
+
+def is_reference_value(value: str) -> bool:
+    """True when a string points at a secret instead of being one.
+
+    Empty or blank, a Vault placeholder ``<path:...>`` (also URL-encoded: the avp-placeholder
+    rule judges those), an environment reference (``$(DB_PASSWORD)``, ``${DB_PASSWORD}``,
+    ``$DB_PASSWORD``), a whole Helm template expression (``{{ .Values.x }}``), a documentation
+    placeholder in angle brackets (``<db-password>``, also AVP's annotation-path form) and an
+    already masked value (``****``).
+    """
+    text = value.strip()
+    if not text:
+        return True
+    if _PLACEHOLDER.search(text) or _ENCODED_PLACEHOLDER.search(text):
+        return True
+    return any(rx.fullmatch(text) for rx in (_ENV_REF, _TEMPLATE, _ANGLE_PLACEHOLDER, _MASKED))
+
+
+def is_auth_mode(name: str, value: str) -> bool:
+    """True for ``auth: basic`` and the like: the key's last word is ``auth`` and the value names a mechanism."""
+    parts = words(name)
+    return bool(parts) and parts[-1] == "auth" and value.strip().lower() in AUTH_MODES
+
+
+@dataclass(frozen=True)
+class Match:
+    """A credential found in a text: where it starts and what kind it is (never the value)."""
+
+    offset: int
+    kind: str
+
+
+def find_secrets(text: str) -> list[Match]:
+    """Every well-known credential in ``text``, in order of position.
+
+    Formats: AWS access key ids (``AKIA``/``ASIA`` + 16), GitHub (``ghp_``, ``gho_``, ``ghs_``,
+    ``ghu_``, ``ghr_``, ``github_pat_``), GitLab (``glpat-``), Slack (``xoxa-``, ``xoxb-``,
+    ``xoxp-``, ``xoxr-``, ``xoxs-``) and Vault (``hvs.``) tokens, JWTs, PEM private key blocks,
+    and connection strings ``scheme://user:password@host`` whose password is neither a
+    placeholder nor an environment reference.
+    """
+    if not isinstance(text, str) or len(text) < 8 or not _ANY_FORMAT.search(text):
+        return []
+    found: list[Match] = []
+    for kind, rx in _FORMATS:
+        for m in rx.finditer(text):
+            found.append(Match(m.start(), kind))
+    if "://" in text:
+        for m in _CONNECTION.finditer(text):
+            if not is_reference_value(m.group(1)):
+                found.append(Match(m.start(), CONNECTION_KIND))
+    found.sort(key=lambda m: m.offset)
+    return found
+
+
+def secret_kind(value: object) -> str | None:
+    """The kind of the first well-known credential in ``value`` ("GitHub token"...), or None."""
+    if not isinstance(value, str):
+        return None
+    found = find_secrets(value)
+    return found[0].kind if found else None
+
+
+def mask(value: object) -> str:
+    """The rendering of a secret value in any output: a fixed mask that reveals nothing, not even its length."""
+    return MASK
+
+
+def decode_base64(value: str) -> str | None:
+    """A Secret ``data`` value decoded to text; None when it is not valid base64.
+
+    Bytes that are not UTF-8 come back with replacement characters: they are still a literal.
+    """
+    compact = "".join(value.split())
+    try:
+        raw = base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.decode("utf-8", errors="replace")
+
+
+PUBLIC_PEM = re.compile(r"\s*(?:-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]*-----END CERTIFICATE-----\s*)+")
+
+
+def is_public_certificate(text: str) -> bool:
+    """True when ``text`` is nothing but PEM certificates (public material, not a secret)."""
+    return PUBLIC_PEM.fullmatch(text) is not None
+
+
+# --- YAML held in strings ----------------------------------------------------------------------
+
+_LINE = re.compile(r"""^(?P<indent>[ ]*)(?P<dash>-[ ]+)?(?P<key>"[^"]*"|'[^']*'|[^\s#'"\-{\[][^:#]*?|-[^\s:#][^:#]*?)"""
+                   r"""[ ]*:(?:[ ]+(?P<value>.*?))?[ ]*$""")
+_NUMBER = re.compile(r"[-+]?(?:\d[\d_]*(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+|0x[0-9a-fA-F]+|0o[0-7]+|\.inf|\.nan)",
+                     re.IGNORECASE)
+_SCALAR_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "null", "~", "y", "n"})
+
+
+@dataclass(frozen=True)
+class LineEntry:
+    """One ``key: value`` line of YAML held in a string.
+
+    ``line`` is 0-based within the string; ``value`` is the plain or quoted scalar with quotes
+    and trailing comment removed, or None when the value is not a scalar on that line (a nested
+    mapping, a block scalar, a flow collection, an alias). ``scalar_type`` is "str", "bool",
+    "null" or "number" (YAML 1.1 reading of plain scalars, as Helm does).
+    """
+
+    line: int
+    indent: int
+    key: str
+    value: str | None
+    scalar_type: str
+    in_list_item: bool
+    path: tuple[str, ...] = ()  # the keys of the enclosing mappings, then this key
+
+
+def _unquote(raw: str) -> tuple[str, bool]:
+    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
+        return raw[1:-1], True
+    return raw, False
+
+
+def _strip_comment(raw: str) -> str:
+    if raw and raw[0] in "'\"":
+        quote = raw[0]
+        end = raw.find(quote, 1)
+        while quote == "'" and end != -1 and raw[end + 1:end + 2] == "'":
+            end = raw.find(quote, end + 2)
+        return raw[:end + 1] if end != -1 else raw
+    cut = raw.find(" #")
+    return raw[:cut].rstrip() if cut != -1 else raw
+
+
+def scan_lines(text: str) -> Iterator[LineEntry]:
+    """The ``key: value`` lines of YAML text, without parsing it (checks import no YAML library).
+
+    Good enough for finding keys and scalar values in inline Helm values and kustomize patches;
+    multi-line scalars are skipped (their lines are not entries), document markers and comments
+    are ignored.
+    """
+    block_indent: int | None = None
+    parents: list[tuple[int, str]] = []  # (indent, key) of the mappings the current line is inside
+    for no, line in enumerate(text.split("\n")):
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip(" "))
+        if block_indent is not None:
+            if not stripped or indent > block_indent:
+                continue
+            block_indent = None
+        if not stripped or stripped.startswith("#") or stripped in ("---", "..."):
+            continue
+        m = _LINE.match(line)
+        if m is None:
+            continue
+        key, _ = _unquote(m.group("key").strip())
+        raw = _strip_comment((m.group("value") or "").strip())
+        dash = bool(m.group("dash"))
+        entry_indent = indent + (len(m.group("dash")) if dash else 0)
+        while parents and parents[-1][0] >= (indent if dash else entry_indent):
+            parents.pop()
+        path = tuple(k for _, k in parents) + (key,)
+        if raw[:1] in ("|", ">"):
+            block_indent = entry_indent
+            yield LineEntry(no, entry_indent, key, None, "block", dash, path)
+            continue
+        if raw.startswith("&"):
+            raw = raw.split(None, 1)[1] if " " in raw else ""
+        if not raw:
+            parents.append((entry_indent, key))
+            yield LineEntry(no, entry_indent, key, None, "mapping", dash, path)
+            continue
+        if raw[0] in "{[*!":
+            yield LineEntry(no, entry_indent, key, None, "flow", dash, path)
+            continue
+        value, quoted = _unquote(raw)
+        if quoted:
+            kind = "str"
+        elif value.lower() in ("null", "~"):
+            kind = "null"
+        elif value.lower() in _SCALAR_WORDS:
+            kind = "bool"
+        elif _NUMBER.fullmatch(value):
+            kind = "number"
+        else:
+            kind = "str"
+        yield LineEntry(no, entry_indent, key, value, kind, dash, path)
+
+
+class SourceLines:
+    """A file's text indexed by line, built once per file so position lookups stay cheap."""
+
+    __slots__ = ("text", "_starts")
+
+    def __init__(self, text: str | None) -> None:
+        self.text = text
+        self._starts: list[int] | None = None
+
+    def line(self, line_no: int) -> str | None:
+        """Line ``line_no`` (1-based) without its newline, or None when out of range."""
+        if self.text is None or line_no < 1:
+            return None
+        if self._starts is None:
+            self._starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        if line_no > len(self._starts):
+            return None
+        start = self._starts[line_no - 1]
+        end = self.text.find("\n", start)
+        return self.text[start:] if end == -1 else self.text[start:end]
+
+    def char_at(self, pos: Pos) -> str | None:
+        """The character at a 1-based (line, column), or None."""
+        line = self.line(pos[0])
+        if line is None or pos[1] < 1 or pos[1] > len(line):
+            return None
+        return line[pos[1] - 1]
+
+
+def string_pos(lines: SourceLines | None, value_pos: Pos, value: str, offset: int) -> Pos:
+    """The file position of ``value[offset]`` for a string scalar that starts at ``value_pos``.
+
+    Exact for literal block scalars (``|``, ``|-``, ``|+``, with or without an indentation
+    indicator), whose lines map one to one to the file's lines after the indicator line; any
+    other scalar (plain, quoted, folded) gives the scalar's own position.
+    """
+    if lines is None or lines.char_at(value_pos) != "|":
+        return value_pos
+    offset = max(0, min(offset, len(value)))
+    inner = value.count("\n", 0, offset)
+    start = value.rfind("\n", 0, offset) + 1
+    end = value.find("\n", start)
+    in_string = value[start:] if end == -1 else value[start:end]
+    file_line = lines.line(value_pos[0] + 1 + inner) or ""
+    indent = len(file_line) - len(in_string) if in_string and file_line.endswith(in_string) else 0
+    return value_pos[0] + 1 + inner, max(0, indent) + (offset - start) + 1
+
+
+def block_line(lines: SourceLines | None, value_pos: Pos, inner_line: int, value: str | None = None) -> Pos:
+    """The file position of line ``inner_line`` (0-based) of a literal block scalar, else ``value_pos``.
+
+    The column is that of ``value`` after the line's first ``:`` when given and found there, else
+    the line's first non-blank character.
+    """
+    if lines is None or lines.char_at(value_pos) != "|":
+        return value_pos
+    file_line = lines.line(value_pos[0] + 1 + inner_line) or ""
+    col = len(file_line) - len(file_line.lstrip(" ")) + 1
+    if value:
+        found = file_line.find(value, file_line.find(":") + 1)
+        if found != -1:
+            col = found + 1
+    return value_pos[0] + 1 + inner_line, col

@@ -1,0 +1,307 @@
+"""plaintext-secret: credentials committed in clear text instead of Vault ``<path:...>`` placeholders.
+
+Three detectors over every parsed document (values files, manifests, Applications, kustomizations):
+
+* a v1 ``Secret``'s ``data`` (decoded from base64) and ``stringData`` values, and kustomize
+  ``secretGenerator`` literals, that are not placeholders;
+* a secret-looking key (:func:`_secrets.is_secret_key`) with a literal string value, also inside
+  Application inline ``helm.values`` strings and kustomize patch strings (read line by line) and
+  in ``name``/``value`` pairs (container env, ``helm.parameters``);
+* well-known token formats and connection strings with a password, in any string value.
+
+A finding names the file, line, key and kind of secret, never the value (see ``_secrets.mask``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from ..findings import Hit
+from ..model import RepoModel
+from ..yamlio import YMap, YSeq
+from . import _secrets as s
+
+KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+LITERAL = "a literal value"
+
+
+def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
+    skip_kinds = {str(k) for k in params.get("skip_kinds") or ()}
+    literal_keys = {str(k).lower() for k in params.get("literal_keys") or ()}
+    for path, sf in model.files.items():
+        is_kustomization = path.rsplit("/", 1)[-1] in KUSTOMIZATIONS
+        scanner = _Scanner(path, s.SourceLines(sf.text), literal_keys)
+        for doc in sf.documents:
+            data = doc.data
+            if isinstance(data, str):
+                yield from scanner.formats(data, doc.pos, "", (), f"doc{doc.index}")
+                continue
+            if not isinstance(data, (YMap, YSeq)):
+                continue
+            kind = data.get("kind") if isinstance(data, YMap) else None
+            if isinstance(kind, str) and kind in skip_kinds:
+                continue  # encrypted data (SealedSecret) and schemas (CRDs) hold no secrets
+            yield from scanner.document(data, doc.index, is_kustomization)
+
+
+def _a(kind: str) -> str:
+    return kind if kind.startswith(("a ", "an ")) else ("an " if kind[0] in "AEIOU" else "a ") + kind
+
+
+def _join(path: tuple) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(document)"
+
+
+def _kinds(matches: list[s.Match]) -> str:
+    seen: list[str] = []
+    for m in matches:
+        if m.kind not in seen:
+            seen.append(m.kind)
+    return " and ".join(_a(k) for k in seen)
+
+
+class _Scanner:
+    """One file's documents; remembers nothing across files."""
+
+    def __init__(self, path: str, lines: s.SourceLines, literal_keys: set[str]) -> None:
+        self.path = path
+        self.lines = lines
+        self.literal_keys = literal_keys
+
+    # --- documents ---------------------------------------------------------------------------
+
+    def document(self, data: YMap | YSeq, index: int, is_kustomization: bool) -> Iterator[Hit]:
+        done: set[tuple[int, Any]] = set()  # (id(container), key) already judged by a special case
+        label, ident = "", f"doc{index}"
+        if isinstance(data, YMap):
+            kind, api = data.get("kind"), data.get("apiVersion")
+            meta = data.get("metadata")
+            name = meta.get("name") if isinstance(meta, YMap) else None
+            if isinstance(kind, str) and isinstance(api, str):
+                label = f"{kind} {name!r}" if isinstance(name, str) else kind
+                ns = meta.get("namespace") if isinstance(meta, YMap) else None
+                ident = f"{kind}/{ns if isinstance(ns, str) else ''}/{name if isinstance(name, str) else index}"
+            if kind == "Secret" and api == "v1":
+                yield from self._secret(data, label, ident, done)
+            if (is_kustomization and kind in (None, "Kustomization")) or (
+                    kind == "Kustomization" and isinstance(api, str) and api.startswith("kustomize.config.k8s.io/")):
+                yield from self._kustomization(data, label or "kustomization", ident, done)
+            if isinstance(api, str) and api.startswith("argoproj.io/") and kind in ("Application", "ApplicationSet"):
+                yield from self._application(data, kind, label, ident, done)
+        yield from self._walk(data, label, ident, done)
+
+    def _secret(self, data: YMap, label: str, ident: str, done: set) -> Iterator[Hit]:
+        for field in ("data", "stringData"):
+            values = data.get(field)
+            if not isinstance(values, YMap):
+                continue
+            done.add((id(data), field))
+            for key, value in values.items():
+                if not isinstance(value, str):
+                    continue  # null is empty; numbers and mappings are the schema rule's business
+                encoded = field == "data"
+                text = s.decode_base64(value) if encoded else value
+                verb = "decodes to" if encoded else "is"
+                if text is None:
+                    text, verb = value, "is not base64 and is"  # still a literal in the repository
+                kind = self._secret_value_kind(str(key), text)
+                if kind is None:
+                    continue
+                pos = values.value_pos(key)
+                if not encoded and kind != LITERAL:
+                    found = s.find_secrets(text)
+                    if found:
+                        pos = s.string_pos(self.lines, pos, text, found[0].offset)
+                yield Hit(self.path, pos, f"{label}: {field}.{key} {verb} {_a(kind)} ({s.mask(value)}), not a Vault "
+                          "<path:...> placeholder", key=f"{ident}:{field}.{key}")
+
+    def _secret_value_kind(self, key: str, text: str) -> str | None:
+        """What a value that becomes Secret data is, or None when it may be committed."""
+        if s.is_reference_value(text) or s.is_public_certificate(text):
+            return None
+        found = s.find_secrets(text)
+        if found:
+            return found[0].kind
+        parts = s.words(key)
+        if parts and parts[-1] in self.literal_keys and not s.is_secret_key(key):
+            return None  # connection coordinates (host, port, username) are not secrets
+        return LITERAL
+
+    def _kustomization(self, data: YMap, label: str, ident: str, done: set) -> Iterator[Hit]:
+        for field, as_secret in (("secretGenerator", True), ("configMapGenerator", False)):
+            generators = data.get(field)
+            if not isinstance(generators, YSeq):
+                continue
+            for gi, gen in enumerate(generators):
+                literals = gen.get("literals") if isinstance(gen, YMap) else None
+                if not isinstance(literals, YSeq):
+                    continue
+                done.add((id(gen), "literals"))
+                gen_name = gen.get("name")
+                where = f"{label} {field} {gen_name!r}" if isinstance(gen_name, str) else f"{label} {field}[{gi}]"
+                for li, literal in enumerate(literals):
+                    if not isinstance(literal, str):
+                        continue
+                    key, sep, value = literal.partition("=")
+                    key = key.strip()
+                    if not sep:
+                        continue
+                    if as_secret:
+                        kind = self._secret_value_kind(key, value)
+                    elif s.is_secret_key(key) and not self._harmless(key, value):
+                        kind = s.secret_kind(value) or LITERAL
+                    else:
+                        kind = s.secret_kind(value)
+                    if kind is None:
+                        continue
+                    yield Hit(self.path, literals.item_pos(li), f"{where}: literal {key}= is {_a(kind)} "
+                              f"({s.mask(value)}), not a Vault <path:...> placeholder",
+                              key=f"{ident}:{field}[{gi}].literals.{key}")
+        for pi, patch in enumerate(_seq(data.get("patches"))):
+            if isinstance(patch, YMap) and isinstance(patch.get("patch"), str):
+                done.add((id(patch), "patch"))
+                yield from self._yaml_string(patch, "patch", f"{label} patches[{pi}].patch", ident)
+        merges = _seq(data.get("patchesStrategicMerge"))
+        for pi, patch in enumerate(merges):
+            if isinstance(patch, str) and "\n" in patch:
+                done.add((id(merges), pi))
+                yield from self._yaml_item(merges, pi, f"{label} patchesStrategicMerge[{pi}]", ident)
+
+    def _application(self, data: YMap, kind: str, label: str, ident: str, done: set) -> Iterator[Hit]:
+        spec = data.get("spec")
+        if kind == "ApplicationSet":
+            template = spec.get("template") if isinstance(spec, YMap) else None
+            spec = template.get("spec") if isinstance(template, YMap) else None
+        if not isinstance(spec, YMap):
+            return
+        sources: list[tuple[str, YMap]] = []
+        if isinstance(spec.get("source"), YMap):
+            sources.append(("source", spec["source"]))
+        for i, src in enumerate(_seq(spec.get("sources"))):
+            if isinstance(src, YMap):
+                sources.append((f"sources[{i}]", src))
+        for where, src in sources:
+            helm = src.get("helm")
+            if isinstance(helm, YMap) and isinstance(helm.get("values"), str):
+                done.add((id(helm), "values"))
+                yield from self._yaml_string(helm, "values", f"{label} {where}.helm.values", ident)
+            kustomize = src.get("kustomize")
+            patches = kustomize.get("patches") if isinstance(kustomize, YMap) else None
+            for pi, patch in enumerate(_seq(patches)):
+                if isinstance(patch, YMap) and isinstance(patch.get("patch"), str):
+                    done.add((id(patch), "patch"))
+                    yield from self._yaml_string(patch, "patch", f"{label} {where}.kustomize.patches[{pi}].patch",
+                                                 ident)
+
+    # --- YAML inside strings -----------------------------------------------------------------
+
+    def _yaml_string(self, container: YMap, key: str, where: str, ident: str) -> Iterator[Hit]:
+        yield from self._scan_text(container[key], container.value_pos(key), where, ident)
+
+    def _yaml_item(self, container: YSeq, index: int, where: str, ident: str) -> Iterator[Hit]:
+        yield from self._scan_text(container[index], container.item_pos(index), where, ident)
+
+    def _scan_text(self, text: str, pos: tuple[int, int], where: str, ident: str) -> Iterator[Hit]:
+        reported: set[int] = set()
+        seen: dict[str, int] = {}  # fingerprint keys must stay unique when a key repeats
+        names: dict[int, str] = {}  # indent -> the `name:` of the list item being read (env pairs)
+        for entry in s.scan_lines(text):
+            if entry.key == "name" and entry.value is not None:
+                names[entry.indent] = entry.value
+                continue
+            key = entry.key
+            if key == "value" and entry.indent in names:
+                key = names[entry.indent]
+            if entry.value is None or entry.scalar_type != "str" or not s.is_secret_key(key):
+                continue
+            if self._harmless(key, entry.value):
+                continue
+            kind = s.secret_kind(entry.value) or LITERAL
+            reported.add(entry.line)
+            dotted = ".".join(entry.path[:-1] + (key,))
+            seen[dotted] = seen.get(dotted, 0) + 1
+            yield Hit(self.path, s.block_line(self.lines, pos, entry.line, entry.value),
+                      f"{where}: secret-looking key {dotted!r} has {_a(kind)} ({s.mask(entry.value)}); use a Vault "
+                      "<path:...> placeholder or a reference to an existing Secret",
+                      key=f"{ident}:{where}:{dotted}#{seen[dotted]}")
+        by_line: dict[int, list[s.Match]] = {}
+        for m in s.find_secrets(text):
+            line = text.count("\n", 0, m.offset)
+            if line not in reported:
+                by_line.setdefault(line, []).append(m)
+        for n, (line, matches) in enumerate(by_line.items()):
+            yield Hit(self.path, s.string_pos(self.lines, pos, text, matches[0].offset),
+                      f"{where}: line {line + 1} contains {_kinds(matches)} ({s.MASK})",
+                      key=f"{ident}:{where}:format#{n}")
+
+    # --- everything else ---------------------------------------------------------------------
+
+    def _harmless(self, key: str, value: str) -> bool:
+        return s.is_reference_value(value) or s.names_a_secret_object(key, value) or s.is_auth_mode(key, value)
+
+    def _walk(self, root: YMap | YSeq, label: str, ident: str, done: set) -> Iterator[Hit]:
+        prefix = f"{label}: " if label else ""
+        stack: list[tuple[Any, tuple]] = [(root, ())]
+        while stack:
+            node, path = stack.pop()
+            if isinstance(node, YMap):
+                pair_name = node.get("name")
+                pair_value = node.get("value")
+                if isinstance(pair_name, str) and isinstance(pair_value, str) and s.is_secret_key(pair_name) \
+                        and (id(node), "value") not in done:
+                    done.add((id(node), "value"))
+                    if not self._harmless(pair_name, pair_value):
+                        kind = s.secret_kind(pair_value) or LITERAL
+                        yield Hit(self.path, node.value_pos("value"),
+                                  f"{prefix}{_join(path)} sets {pair_name} to {_a(kind)} ({s.mask(pair_value)}); "
+                                  "use valueFrom.secretKeyRef or a Vault <path:...> placeholder",
+                                  key=f"{ident}:{_join(path)}:{pair_name}")
+                node_id = id(node)
+                for key, value in node.items():
+                    if isinstance(value, str):
+                        if (node_id, key) in done:
+                            continue
+                        if isinstance(key, str) and s.is_secret_key(key):
+                            if not self._harmless(key, value):
+                                yield self._secret_key_hit(node, key, value, path + (key,), prefix, ident)
+                        elif s.find_secrets(value):
+                            yield from self.formats(value, node.value_pos(key), prefix, path + (key,), ident)
+                    elif isinstance(value, (YMap, YSeq)) and (node_id, key) not in done:
+                        stack.append((value, path + (key,)))
+            elif isinstance(node, YSeq):
+                for i, value in enumerate(node):
+                    if isinstance(value, str):
+                        if s.find_secrets(value) and (id(node), i) not in done:
+                            yield from self.formats(value, node.item_pos(i), prefix, path + (i,), ident)
+                    elif isinstance(value, (YMap, YSeq)):
+                        stack.append((value, path + (i,)))
+
+    def _secret_key_hit(self, node: YMap, key: str, value: str, path: tuple, prefix: str, ident: str) -> Hit:
+        dotted = _join(path)
+        kind = s.secret_kind(value) or LITERAL
+        return Hit(self.path, node.value_pos(key),
+                   f"{prefix}secret-looking key {dotted!r} has {_a(kind)} ({s.mask(value)}); use a Vault "
+                   "<path:...> placeholder or a reference to an existing Secret", key=f"{ident}:{dotted}")
+
+    def formats(self, value: str, pos: tuple[int, int], prefix: str, path: tuple, ident: str) -> Iterator[Hit]:
+        """Token formats and connection strings in one string value, one hit per line."""
+        found = s.find_secrets(value)
+        if not found:
+            return
+        dotted = _join(path)
+        where, key = f"{prefix}{dotted}", f"{ident}:{dotted}"
+        by_pos: dict[tuple[int, int], list[s.Match]] = {}
+        for m in found:
+            by_pos.setdefault(s.string_pos(self.lines, pos, value, m.offset), []).append(m)
+        for n, (where_pos, matches) in enumerate(by_pos.items()):
+            yield Hit(self.path, where_pos, f"{where} contains {_kinds(matches)} ({s.MASK})", key=f"{key}#{n}")
+
+
+def _seq(value: Any) -> YSeq | list:
+    return value if isinstance(value, YSeq) else []
