@@ -1,0 +1,113 @@
+"""helm-pattern: each Helm bundle uses one pattern, every chart version is pinned exactly, and
+every ``$ref`` value file has its ``ref:`` source."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+from ..findings import Hit, show
+from ..model import Application, RepoModel
+from ..yamlio import YMap, YSeq
+from ._apps import version_problem
+
+KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+# ArgoCD's build environment: "$ARGOCD_APP_NAME/values.yaml" is a substitution, not a $ref.
+_BUILD_ENV = re.compile(r"\{.*|ARGOCD_[A-Z0-9_]*|KUBE_VERSION|KUBE_API_VERSIONS")
+
+
+def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
+    yield from _ambiguous(model)
+    yield from _chart_sources(model)
+    yield from _version_files(model)
+    yield from _refs(model)
+
+
+def _label(app: Application) -> str:
+    return repr(app.name) if app.name else f"in {app.path}"
+
+
+def _ambiguous(model: RepoModel) -> Iterator[Hit]:
+    for name, bundle in sorted(model.bundles.items()):
+        directory = bundle.helm_dir
+        if directory is None or f"{directory}/Chart.yaml" not in model.all_files:
+            continue
+        kust = next((f"{directory}/{k}" for k in KUSTOMIZATIONS if f"{directory}/{k}" in model.all_files), None)
+        if kust is not None:
+            yield Hit(kust, (1, 1), f"{directory}/ holds both Chart.yaml and {kust.rsplit('/', 1)[-1]}: the "
+                      f"{model.config.avp_plugin} plugin renders only one of them, so which one deploys is ambiguous",
+                      app=name, key=f"{directory}:ambiguous")
+
+
+def _chart_sources(model: RepoModel) -> Iterator[Hit]:
+    for app in model.applications:
+        ident = app.obj.identity()
+        for source in app.sources:
+            chart = source.chart
+            if chart is None:
+                continue
+            key = f"{ident}:chart:{source.index}:{chart}"
+            if "targetRevision" not in source.data:
+                yield Hit(app.path, source.data.key_pos("chart"), f"Application {_label(app)}: chart {chart!r} has no "
+                          "targetRevision, so any sync may pull a new chart version; pin an exact version",
+                          app=app.name or None, key=key)
+                continue
+            rev = source.target_revision
+            problem = version_problem(rev)
+            if problem is not None:
+                yield Hit(app.path, source.pos("targetRevision"), f"Application {_label(app)}: chart {chart!r} "
+                          f"targetRevision {show(rev)} is not an exact version ({problem})", app=app.name or None,
+                          key=key)
+
+
+def _version_files(model: RepoModel) -> Iterator[Hit]:
+    for path, sf in model.files.items():
+        base = path.rsplit("/", 1)[-1]
+        if base == "Chart.yaml":
+            field, what = "dependencies", "dependency"
+        elif base in KUSTOMIZATIONS:
+            field, what = "helmCharts", "helmCharts entry"
+        else:
+            continue
+        app = model.app_of_path(path)
+        for doc in sf.documents:
+            data = doc.data
+            entries = data.get(field) if isinstance(data, YMap) else None
+            if not isinstance(entries, YSeq):
+                continue
+            for i, entry in enumerate(entries):
+                if not isinstance(entry, YMap):
+                    continue
+                name = entry.get("name")
+                shown = repr(name) if isinstance(name, str) else f"#{i + 1}"
+                key = f"{path}:{doc.index}:{field}:{name if isinstance(name, str) else i}"
+                if "version" not in entry:
+                    yield Hit(path, entries.item_pos(i), f"{what} {shown} has no version, so every render may pull "
+                              "a new chart version; pin an exact version", app=app, key=key)
+                    continue
+                problem = version_problem(entry["version"])
+                if problem is not None:
+                    yield Hit(path, entry.value_pos("version"), f"{what} {shown} version {show(entry['version'])} "
+                              f"is not an exact version ({problem})", app=app, key=key)
+
+
+def _refs(model: RepoModel) -> Iterator[Hit]:
+    for app in model.applications:
+        refs = {s.ref for s in app.sources if s.ref}
+        for source in app.sources:
+            for value_file, pos in source.value_files():
+                if not value_file.startswith("$"):
+                    continue
+                name = value_file[1:].split("/", 1)[0]
+                if name in refs or _BUILD_ENV.fullmatch(name):
+                    continue
+                if not name:
+                    why = "names no ref source after the $"
+                elif app.multi_source:
+                    why = f"refers to ${name}, but no source of the Application has ref: {name}"
+                else:
+                    why = (f"refers to ${name}, but $-references only work between spec.sources, "
+                           f"and none has ref: {name}")
+                yield Hit(app.path, pos, f"Application {_label(app)}: value file {show(value_file)} {why}",
+                          app=app.name or None,
+                          key=f"{app.obj.identity()}:ref:{source.index}:{value_file}")

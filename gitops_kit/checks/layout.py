@@ -1,0 +1,253 @@
+"""layout: the app-of-apps tree is complete and every path it names exists.
+
+Roots exist and render exactly their layer's directory (the first root also renders the other
+roots, so one ``kubectl apply`` brings up everything); child Applications sit in a layer
+directory in ``<name>-app.yaml``; every source path and value file of this repository exists;
+every Application lives in ArgoCD's namespace.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any, Iterator
+
+from ..config import LayerSpec
+from ..findings import Hit, show
+from ..model import AppSource, Application, RepoModel
+from ..yamlio import YMap
+from ._apps import Pos, argo_glob, directory_opts, glob_match, name_pos, norm_path, source_includes
+
+# A file name that stands for "any child Application a layer may get later".
+PROBE = "new-app.yaml"
+
+
+def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
+    yield from _roots(model)
+    yield from _placement(model)
+    yield from _argocd_namespace(model)
+    yield from _paths_exist(model)
+
+
+def _label(app: Application) -> str:
+    return repr(app.name) if app.name else f"in {app.path}"
+
+
+# --- roots ---------------------------------------------------------------------------------------
+
+def _roots(model: RepoModel) -> Iterator[Hit]:
+    layers = model.config.layers
+    for i, spec in enumerate(layers):
+        root = model.layers[spec.name].root if spec.name in model.layers else None
+        if root is not None:
+            yield from _root_sources(model, spec, i == 0, root)
+            continue
+        if not model.exists(spec.root):
+            yield Hit(spec.root, (1, 1), f"root Application of layer {spec.name!r} is missing: {spec.root} does not "
+                      f"exist, so nothing deploys {spec.dir}/", key=f"missing-root:{spec.name}")
+            continue
+        sf = model.files.get(spec.root)
+        if sf is not None and not any(p.fatal for p in sf.problems):  # unreadable: yaml-syntax says so
+            yield Hit(spec.root, (1, 1), f"{spec.root} holds no argoproj.io Application: layer {spec.name!r} "
+                      "has no root", key=f"empty-root:{spec.name}")
+
+
+def _source_key_pos(app: Application) -> Pos:
+    spec = app.obj.spec
+    if spec is None:
+        return app.obj.data.key_pos("spec") if "spec" in app.obj.data else name_pos(app)
+    for key in ("sources", "source"):
+        if key in spec:
+            return spec.key_pos(key)
+    return app.obj.data.key_pos("spec")
+
+
+def _filter_pos(source: AppSource) -> Pos:
+    directory = source.get("directory")
+    if isinstance(directory, YMap) and "include" in directory:
+        return directory.value_pos("include")
+    return source.pos("path")
+
+
+def _why_not(source: AppSource, rel: str) -> tuple[str, Pos]:
+    """Why a directory source does not render ``rel``, and where to fix it."""
+    base = norm_path(source.path or "")
+    if base and not rel.startswith(base + "/"):
+        return f"{rel} is not below its path {show(source.path)}", source.pos("path")
+    sub = rel[len(base) + 1:] if base else rel
+    recurse, include, exclude = directory_opts(source)
+    directory = source.get("directory")
+    if "/" in sub and not recurse:
+        where = directory.key_pos("recurse") if isinstance(directory, YMap) and "recurse" in directory \
+            else source.pos("path")
+        return f"directory.recurse is not true, so files in subdirectories of {base or '.'}/ are not read", where
+    if exclude is not None and glob_match(exclude, sub):
+        return f"directory.exclude {show(exclude)} matches {sub}", directory.value_pos("exclude")
+    if include is not None:
+        bad = " (not a valid glob)" if argo_glob(include) is None else ""
+        return f"directory.include {show(include)}{bad} does not match {sub}", directory.value_pos("include")
+    return f"{sub} is not a manifest file name", source.pos("path")
+
+
+def _root_sources(model: RepoModel, spec: LayerSpec, is_first: bool, root: Application) -> Iterator[Hit]:
+    ident = root.obj.identity()
+    known = model.repo_url is not None
+    mine = [s for s in root.sources
+            if s.chart is None and s.path is not None and (not known or model.is_this_repo(s.repo_url))]
+    if not mine:
+        yield Hit(root.path, _source_key_pos(root), f"root {_label(root)} has no source path in this repository, "
+                  f"so it cannot deploy {spec.dir}/", app=root.name or None, key=f"{ident}:root-source")
+        return
+    live = [s for s in mine if model.exists(s.path or "")]  # a missing path is reported by _paths_exist
+    if not live:
+        return
+    parent = posixpath.dirname(spec.dir)
+    allowed = {spec.dir} | ({parent} if is_first else set())
+    misplaced = [s for s in live if norm_path(s.path or "") not in allowed]
+    for s in misplaced:
+        want = repr(spec.dir)
+        if is_first:
+            want += f" (or {parent or '.'!r} with directory.recurse: true and an include)"
+        yield Hit(root.path, s.pos("path"), f"root {_label(root)} has source path {show(s.path)}, not its layer "
+                  f"directory {want}", app=root.name or None, key=f"{ident}:root-path:{s.index}")
+    if misplaced:
+        return  # the path is the fix; coverage details would only repeat it
+
+    def renders(rel: str) -> AppSource | None:
+        return next((s for s in live if source_includes(s, rel)), None)
+
+    probe = f"{spec.dir}/{PROBE}"
+    if renders(probe) is None:
+        reason, where = _why_not(live[0], probe)
+        yield Hit(root.path, where, f"root {_label(root)} does not render its layer directory {spec.dir}/: {reason}",
+                  app=root.name or None, key=f"{ident}:root-covers")
+    else:
+        for child in model.layers[spec.name].apps:
+            if renders(child.path) is None:
+                reason, _ = _why_not(live[0], child.path)
+                yield Hit(child.path, name_pos(child), f"Application {_label(child)} is not deployed by root "
+                          f"{_label(root)}: {reason}", app=child.name or None,
+                          key=f"{child.obj.identity()}:not-rendered")
+
+    for other in model.config.layers:
+        if other.name == spec.name or other.dir == spec.dir:
+            continue
+        candidates = [f"{other.dir}/{PROBE}"] + [a.path for a in model.layers[other.name].apps]
+        for rel in candidates:
+            source = renders(rel)
+            if source is not None:
+                yield Hit(root.path, _filter_pos(source), f"root {_label(root)} also renders {other.dir}/ (layer "
+                          f"{other.name!r}): its Applications would sync with layer {spec.name!r} instead of in "
+                          "their own wave", app=root.name or None, key=f"{ident}:reaches:{other.name}")
+                break
+
+    if is_first:
+        missing = [o.root for o in model.config.layers[1:] if renders(o.root) is None]
+        if missing:
+            hint = _include_hint(model, parent)
+            yield Hit(root.path, _filter_pos(live[0]), f"root {_label(root)} does not bring up {', '.join(missing)}: "
+                      f"one kubectl apply of {spec.root} must deploy every layer{hint}",
+                      app=root.name or None, key=f"{ident}:brings-up")
+
+
+def _include_hint(model: RepoModel, parent: str) -> str:
+    first = model.config.layers[0]
+    prefix = parent + "/" if parent else ""
+    parts = []
+    for rel in [first.dir + "/*"] + [o.root for o in model.config.layers[1:]]:
+        if not rel.startswith(prefix):
+            return ""
+        parts.append(rel[len(prefix):])
+    return f" (path {parent or '.'!r}, directory.recurse: true, include: '{{{','.join(parts)}}}')"
+
+
+# --- children ------------------------------------------------------------------------------------
+
+def _placement(model: RepoModel) -> Iterator[Hit]:
+    dirs = ", ".join(f"{s.dir}/" for s in model.config.layers)
+    for app in model.applications:
+        if app.is_root:
+            continue
+        ident = app.obj.identity()
+        if app.layer is None:
+            yield Hit(app.path, name_pos(app), f"Application {_label(app)} is outside the layer directories "
+                      f"({dirs}) and is not a root: no root deploys it", app=app.name or None, key=f"{ident}:outside")
+            continue
+        name = app.obj.metadata.get("name")
+        if not isinstance(name, str) or not name:
+            yield Hit(app.path, name_pos(app), f"Application in {app.path} has no metadata.name",
+                      app=None, key=f"{ident}:no-name")
+            continue
+        base = app.path.rsplit("/", 1)[-1]
+        if base not in (f"{name}-app.yaml", f"{name}-app.yml"):
+            yield Hit(app.path, name_pos(app), f"Application {name!r} is in {base}, not {name}-app.yaml: the file "
+                      "name must say which app it deploys", app=name, key=f"{ident}:file-name")
+
+
+def _argocd_namespace(model: RepoModel) -> Iterator[Hit]:
+    want = model.config.argocd_namespace
+    for app in model.applications:
+        meta = app.obj.data.get("metadata")
+        ident = app.obj.identity()
+        if isinstance(meta, YMap) and "namespace" in meta:
+            value = meta["namespace"]
+            if isinstance(value, str) and value == want:
+                continue
+            yield Hit(app.path, meta.value_pos("namespace"), f"Application {_label(app)} is in namespace "
+                      f"{show(value)}, not {want!r}: ArgoCD only reconciles Applications in its own namespace",
+                      app=app.name or None, key=f"{ident}:metadata.namespace")
+        else:
+            where = app.obj.data.key_pos("metadata") if "metadata" in app.obj.data else app.obj.pos
+            yield Hit(app.path, where, f"Application {_label(app)} has no metadata.namespace: it must be "
+                      f"{want!r}, the namespace ArgoCD watches", app=app.name or None,
+                      key=f"{ident}:metadata.namespace")
+
+
+# --- paths of this repository --------------------------------------------------------------------
+
+def _same_tree(model: RepoModel, source: AppSource) -> bool:
+    """Whether the source reads the branch being linted (another revision may hold other files)."""
+    rev = source.target_revision
+    return rev is None or (isinstance(rev, str) and rev.strip() in ("", "HEAD", model.config.branch))
+
+
+def _ours(model: RepoModel, source: AppSource) -> bool:
+    return model.is_this_repo(source.repo_url) and _same_tree(model, source)
+
+
+def _paths_exist(model: RepoModel) -> Iterator[Hit]:
+    for app in model.applications:
+        ident = app.obj.identity()
+        refs = {s.ref: s for s in app.sources if s.ref}
+        for source in app.sources:
+            path = source.path
+            if source.chart is None and path is not None and _ours(model, source) and not model.exists(path):
+                yield Hit(app.path, source.pos("path"), f"Application {_label(app)}: source path {show(path)} does "
+                          "not exist in this repository", app=app.name or None,
+                          key=f"{ident}:path:{source.index}:{path}")
+            helm = source.get("helm")
+            if isinstance(helm, YMap) and helm.get("ignoreMissingValueFiles") is True:
+                continue
+            for value_file, pos in source.value_files():
+                rel = _value_file_path(model, source, refs, value_file)
+                if rel is not None and not model.exists(rel):
+                    yield Hit(app.path, pos, f"Application {_label(app)}: value file {show(value_file)} does not "
+                              f"exist in this repository ({rel})", app=app.name or None,
+                              key=f"{ident}:valueFile:{source.index}:{value_file}")
+
+
+def _value_file_path(model: RepoModel, source: AppSource, refs: dict[str, AppSource], value_file: str) -> str | None:
+    """The repo-relative file a value file names, or None when it is not ours to check."""
+    if value_file.startswith("$"):
+        name, sep, rest = value_file[1:].partition("/")
+        target = refs.get(name)
+        if not sep or not rest or target is None or not _ours(model, target):
+            return None  # an unknown $ref is helm-pattern's finding
+        rel = rest
+    else:
+        if "://" in value_file or source.chart is not None or source.path is None or not _ours(model, source):
+            return None
+        # ArgoCD resolves a relative value file against the source path, an absolute one against the repo.
+        rel = value_file.lstrip("/") if value_file.startswith("/") else posixpath.join(source.path, value_file)
+    if "$" in rel:
+        return None  # ArgoCD substitutes build environment variables here
+    return rel
