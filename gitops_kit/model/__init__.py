@@ -164,7 +164,7 @@ class Application:
         ann = self.obj.annotations()
         if SYNC_WAVE in ann:
             return ann.value_pos(SYNC_WAVE)
-        return self.obj.metadata.pos if self.obj.metadata else self.obj.pos
+        return self.obj.data.key_pos("metadata")
 
     @property
     def destination(self) -> YMap:
