@@ -88,7 +88,10 @@ def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], config_file
         if show_diff:
             click.echo(fix.diff(report.model, fixes), nl=False)
             raise SystemExit(0 if not any(f.new_text for f in fixes) else 1)
-        written = fix.apply(report.model, fixes)
+        try:
+            written = fix.apply(report.model, fixes)
+        except OSError as exc:
+            raise UsageError(f"--fix wrote nothing: {exc.strerror or exc}") from None
         for path in written:
             click.echo(f"fixed {path}", err=True)
         if written:

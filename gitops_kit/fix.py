@@ -172,16 +172,18 @@ def diff(model: RepoModel, fixes: list[FileFix]) -> str:
 
 
 def apply(model: RepoModel, fixes: list[FileFix]) -> list[str]:
-    """Write every verified fix atomically; returns the paths written."""
-    written = []
+    """Write every verified fix, all or nothing; returns the paths written."""
+    files: dict[str, str] = {}
+    originals: dict[str, bytes] = {}
     for ff in fixes:
         if ff.new_text is None:
             continue
         target = model.root / ff.path
-        current = target.read_bytes().decode("utf-8", errors="replace")
-        if current != (model.files[ff.path].text or ""):
+        current = target.read_bytes()
+        if current.decode("utf-8", errors="replace") != (model.files[ff.path].text or ""):
             ff.error = "file changed while gitops-kit ran: not written"
             continue
-        yamlio.atomic_write(target, ff.new_text, overwrite=True)
-        written.append(ff.path)
-    return written
+        files[str(target)] = ff.new_text
+        originals[str(target)] = current
+    yamlio.write_all(files, originals)
+    return [ff.path for ff in fixes if ff.new_text is not None and ff.error is None]

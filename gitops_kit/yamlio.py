@@ -346,6 +346,39 @@ def atomic_write(path: str | os.PathLike, text: str, *, overwrite: bool = False)
         raise
 
 
+def write_all(files: dict[str, str], originals: dict[str, bytes]) -> None:
+    """Replace several files as one: every new text is written to a temporary file first, and only
+    when all are on disk are they renamed into place. A failure while writing leaves every file as
+    it was; a failure while renaming restores the files already replaced from ``originals``."""
+    temps: list[tuple[str, str]] = []
+    try:
+        for path, text in files.items():
+            directory = os.path.dirname(path) or "."
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".gitops-kit-", suffix=".tmp")
+            temps.append((tmp, path))
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+    except BaseException:
+        for tmp, _ in temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        raise
+    done: list[str] = []
+    try:
+        for tmp, path in temps:
+            os.replace(tmp, path)
+            done.append(path)
+    except BaseException:
+        for path in done:
+            atomic_write(path, originals[path].decode("utf-8"), overwrite=True)
+        for tmp, _ in temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        raise
+
+
 class EditError(Exception):
     """A round-trip edit could not be applied (the file changed shape, or does not parse)."""
 
