@@ -81,6 +81,10 @@ class Config:
         return list(self.data.get("ignore") or [])
 
     @property
+    def crds(self) -> list[str]:
+        return [str(p) for p in (self.data.get("crds") or [])]
+
+    @property
     def max_file_bytes(self) -> int:
         return int(self.data["max_file_bytes"])
 
@@ -185,6 +189,10 @@ def load(root: Path, explicit: Path | None = None) -> Config:
     cfg = Config(data=data, path=rel, positions=positions)
     cfg.layers = [_layer(item) for item in data["layers"]]
     _check_consistency(cfg)
+    for i, entry in enumerate(cfg.crds):
+        target = Path(entry) if Path(entry).is_absolute() else root / entry
+        if not target.exists():
+            raise UsageError(f"crds: {entry!r} does not exist", cfg.path, cfg.pos_of("crds", i))
     return cfg
 
 

@@ -226,6 +226,8 @@ class RepoModel:
     repo_url: str | None
     by_kind: dict[str, list[K8sObject]] = field(default_factory=dict)
     apps_by_name: dict[str, list[Application]] = field(default_factory=dict)
+    # CustomResourceDefinitions from config ``crds:`` entries outside the repository.
+    external_crds: list[K8sObject] = field(default_factory=list)
 
     def exists(self, rel: str) -> bool:
         """Whether a repo-relative path (file or directory) exists in the walked tree."""
@@ -307,7 +309,33 @@ def build(root: Path, config: Config, only: set[str] | None = None) -> RepoModel
     """Walk, parse each YAML file once, and index what the rules need."""
     walked = discover.walk(root, config.exclude, config.max_file_bytes)
     files = {rel: load_file(root, rel) for rel in walked.yaml_files}
-    return assemble(root, config, files, walked)
+    model = assemble(root, config, files, walked)
+    model.external_crds = _external_crds(root, config)
+    return model
+
+
+def _external_crds(root: Path, config: Config) -> list[K8sObject]:
+    """CRDs of config ``crds:`` entries outside the repository (inside it, they are objects already)."""
+    out: list[K8sObject] = []
+    real_root = root.resolve()
+    for entry in config.crds:
+        target = Path(entry) if Path(entry).is_absolute() else root / entry
+        try:
+            target.resolve().relative_to(real_root)
+            continue
+        except ValueError:
+            pass
+        paths = sorted(p for p in target.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()) \
+            if target.is_dir() else [target]
+        for path in paths:
+            sf = load_file(path.parent, path.name)
+            sf.path = str(path)
+            for doc in sf.documents:
+                d = doc.data
+                if isinstance(d, YMap) and d.get("kind") == "CustomResourceDefinition" and \
+                        isinstance(d.get("apiVersion"), str):
+                    out.append(K8sObject(sf, doc.index, d, d["apiVersion"], "CustomResourceDefinition", None, None))
+    return out
 
 
 def assemble(root: Path, config: Config, files: dict[str, SourceFile], walked: discover.Walk) -> RepoModel:
