@@ -165,6 +165,12 @@ def explain(rule_id: str) -> None:
     click.echo(explain_rule(specs[rule_id]), nl=False)
 
 
+from .generate.commands import init, new_app  # noqa: E402
+
+cli.add_command(init)
+cli.add_command(new_app)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of exiting (tests call this)."""
     try:

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Host preparation, on every node before K3s is installed.
+set -euo pipefail
+
+cat > /etc/sysctl.d/k8s.conf <<'SYSCTL'
+net.ipv4.ip_forward = 1
+net.bridge.bridge-nf-call-iptables = 1
+net.bridge.bridge-nf-call-ip6tables = 1
+SYSCTL
+modprobe br_netfilter
+sysctl --system
+
+# Kubernetes requires swap off, now and after a reboot.
+swapoff -a
+sed -i.bak -E 's/^([^#].*[[:space:]]swap[[:space:]].*)$/# \1/' /etc/fstab
+
+# K3s and Calico program the packet filter; a host firewall fights them.
+if command -v firewall-cmd >/dev/null 2>&1; then
+  systemctl disable --now firewalld
+fi
+if command -v ufw >/dev/null 2>&1; then
+  systemctl disable --now ufw
+fi
+
+# RHEL family: SELinux permissive at minimum.
+if command -v setenforce >/dev/null 2>&1; then
+  setenforce 0 || true
+  sed -i -E 's/^SELINUX=enforcing/SELINUX=permissive/' /etc/selinux/config
+fi
+
+if command -v dnf >/dev/null 2>&1; then
+  dnf install -y curl
+elif command -v apt-get >/dev/null 2>&1; then
+  apt-get update && apt-get install -y curl
+fi
