@@ -327,6 +327,16 @@ def walk(data: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any, Any]]:
                 stack.append((p + (i,), value, value[i]))
 
 
+def _mode_for(path: str) -> int:
+    """The mode a written file gets: the replaced file's, else the usual 0666 less the umask."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def atomic_write(path: str | os.PathLike, text: str, *, overwrite: bool = False) -> None:
     """Write ``text`` to ``path`` atomically; refuse to replace a file unless ``overwrite``."""
     path = os.fspath(path)
@@ -335,6 +345,7 @@ def atomic_write(path: str | os.PathLike, text: str, *, overwrite: bool = False)
     directory = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".gitops-kit-", suffix=".tmp")
     try:
+        os.chmod(tmp, _mode_for(path))
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()
@@ -356,6 +367,7 @@ def write_all(files: dict[str, str], originals: dict[str, bytes]) -> None:
             directory = os.path.dirname(path) or "."
             fd, tmp = tempfile.mkstemp(dir=directory, prefix=".gitops-kit-", suffix=".tmp")
             temps.append((tmp, path))
+            os.chmod(tmp, _mode_for(path))
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
                 fh.write(text)
                 fh.flush()

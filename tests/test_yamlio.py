@@ -101,3 +101,20 @@ def test_atomic_write_refuses_to_overwrite(tmp_path):
     yamlio.atomic_write(target, "a: 2\n", overwrite=True)
     assert target.read_text() == "a: 2\n"
     assert [p.name for p in tmp_path.iterdir()] == ["f.yaml"]
+
+
+def test_writes_keep_the_mode_of_the_replaced_file(tmp_path):
+    import os
+
+    target = tmp_path / "run.sh.yaml"
+    target.write_text("a: 1\n")
+    target.chmod(0o755)
+    yamlio.atomic_write(target, "a: 2\n", overwrite=True)
+    assert target.stat().st_mode & 0o777 == 0o755
+    yamlio.write_all({str(target): "a: 3\n"}, {str(target): b"a: 2\n"})
+    assert target.stat().st_mode & 0o777 == 0o755
+    fresh = tmp_path / "new.yaml"
+    yamlio.atomic_write(fresh, "a: 1\n")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask
