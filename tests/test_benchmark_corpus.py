@@ -1,0 +1,114 @@
+"""The benchmark corpus generator: deterministic, the promised shape, clean when asked, dirty when asked.
+
+Nothing here is timed; the benchmark itself is run by hand (``python -m benchmarks``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from gitops_kit import catalog, yamlio
+from gitops_kit.api import lint
+from gitops_kit.findings import Severity
+
+PROJECT = Path(__file__).resolve().parent.parent
+if str(PROJECT) not in sys.path:  # benchmarks/ is not part of the installed package
+    sys.path.insert(0, str(PROJECT))
+
+from benchmarks import corpus  # noqa: E402
+
+N = 12
+FIXED_FILES = 1 + len(corpus.ARGOCD_FILES) + len(corpus.LAYERS)  # .gitops-kit.yaml, ArgoCD, three roots
+PER_APP = 5  # Application, values.yaml, namespace, quota, network policies
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    root = tmp_path_factory.mktemp("clean") / "repo"
+    return root, corpus.generate(root, N)
+
+
+@pytest.fixture(scope="module")
+def dirty(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    root = tmp_path_factory.mktemp("dirty") / "repo"
+    return root, corpus.generate(root, N, violations=1.0)
+
+
+def test_same_arguments_give_identical_trees(clean: tuple[Path, dict], tmp_path: Path) -> None:
+    root, stats = clean
+    again = corpus.generate(tmp_path / "again", N)
+    assert _tree(tmp_path / "again") == _tree(root)
+    assert again == stats
+
+
+def test_violations_are_deterministic_too(dirty: tuple[Path, dict], tmp_path: Path) -> None:
+    root, stats = dirty
+    assert corpus.generate(tmp_path / "again", N, violations=1.0) == stats
+    assert _tree(tmp_path / "again") == _tree(root)
+
+
+def test_another_seed_gives_another_tree(clean: tuple[Path, dict], tmp_path: Path) -> None:
+    corpus.generate(tmp_path / "other", N, seed=1)
+    assert _tree(tmp_path / "other") != _tree(clean[0])
+
+
+def test_file_count_layers_and_stats(clean: tuple[Path, dict]) -> None:
+    root, stats = clean
+    tree = _tree(root)
+    assert stats["apps"] == N
+    assert stats["files"] == len(tree) == FIXED_FILES + PER_APP * N
+    assert stats["bytes"] == sum(len(b) for b in tree.values())
+    assert stats["layers"] == {"bootstrap": 1, "platform": 4, "apps": 7}
+    assert stats["violations"] == {} and stats["violating_apps"] == {}
+    for layer, count in stats["layers"].items():
+        extra = 1 if layer == "bootstrap" else 0  # the argocd Application
+        assert len([p for p in tree if p.startswith(f"argo/{layer}/")]) == count + extra
+    values = [p for p in tree if p.endswith("/values.yaml")]
+    assert len(values) == N
+    for path in values:
+        assert 60 <= tree[path].decode().count("\n") <= 201, path  # 60-200 lines plus a header comment
+
+
+def test_layer_split_scales() -> None:
+    assert corpus.layer_counts(1000) == {"bootstrap": 100, "platform": 300, "apps": 600}
+    assert sum(corpus.layer_counts(5000).values()) == 5000
+
+
+def test_every_file_parses_and_objects_are_counted(clean: tuple[Path, dict]) -> None:
+    root, stats = clean
+    objects = 0
+    for rel, raw in _tree(root).items():
+        loaded = yamlio.load_text(raw.decode("utf-8"))
+        assert loaded.problems == [], (rel, loaded.problems)
+        assert loaded.documents, rel
+        objects += sum(1 for d in loaded.documents
+                       if isinstance(d.data, dict) and "apiVersion" in d.data and "kind" in d.data)
+    assert objects == stats["objects"]
+
+
+def test_violation_free_corpus_has_no_errors(clean: tuple[Path, dict]) -> None:
+    root, stats = clean
+    report = lint([str(root)])
+    errors = [f"{f.path}:{f.line} [{f.rule}] {f.message}" for f in report.findings if f.severity == Severity.ERROR]
+    assert errors == []
+    assert report.objects == stats["objects"]
+
+
+def test_every_app_with_a_violation_is_reported(dirty: tuple[Path, dict]) -> None:
+    root, stats = dirty
+    assert len(stats["violating_apps"]) == N
+    assert set(stats["violations"]) == set(corpus.VIOLATIONS)  # twelve apps cover all eight kinds
+    report = lint([str(root)])
+    assert report.exit_code == 1
+    known = set(catalog.load())
+    found = {(f.rule, f.app) for f in report.findings if f.severity == Severity.ERROR}
+    missed = [(app, kind, corpus.VIOLATIONS[kind]) for app, kind in stats["violating_apps"].items()
+              if corpus.VIOLATIONS[kind] in known and (corpus.VIOLATIONS[kind], app) not in found]
+    assert missed == []
