@@ -160,85 +160,17 @@ def _tab_problems(text: str) -> list[Problem]:
     return out
 
 
-class _Converter:
-    """Turns a composed node graph into YMap/YSeq/scalars, once, with limits."""
+_IMPLICIT = _Loader.yaml_implicit_resolvers
+_SCALAR_BUILDERS: dict[str, Any] = {}
+_EV = yaml.events
 
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self.problems: list[Problem] = []
-        scalars = yaml.constructor.SafeConstructor()
-        self._builders = {_INT: scalars.construct_yaml_int, _FLOAT: scalars.construct_yaml_float,
-                          _BOOL: scalars.construct_yaml_bool, _NULL: scalars.construct_yaml_null}
-        self._active: set[int] = set()
 
-    def convert(self, node: yaml.Node) -> Any:
-        self.budget -= 1
-        if self.budget < 0:
-            raise _TooBig
-        if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node)
-        nid = id(node)
-        if nid in self._active:
-            raise _Recursive
-        self._active.add(nid)
-        try:
-            if isinstance(node, yaml.MappingNode):
-                return self._mapping(node)
-            return self._sequence(node)
-        finally:
-            self._active.discard(nid)
-
-    def _scalar(self, node: yaml.ScalarNode) -> Any:
-        tag = node.tag
-        if tag == _STR:
-            return QStr(node.value) if node.style in ("'", '"') else node.value
-        build = self._builders.get(tag)
-        if build is not None:
-            try:
-                return build(node)
-            except (ValueError, yaml.YAMLError):
-                return node.value
-        return node.value  # timestamps, binary and custom tags stay text: never constructed
-
-    def _mapping(self, node: yaml.MappingNode) -> YMap:
-        out = YMap()
-        out.pos = (node.start_mark.line + 1, node.start_mark.column + 1)
-        out.tag = node.tag
-        for knode, vnode in node.value:
-            if knode.tag == _MERGE:
-                self._merge(out, vnode)
-                continue
-            key = self.convert(knode)
-            try:
-                hash(key)
-            except TypeError:
-                key = str(knode.start_mark)  # a mapping used as a key: keep it as text
-            kp = (knode.start_mark.line + 1, knode.start_mark.column + 1)
-            if key in out.kpos and kp != out.kpos[key]:
-                self.problems.append(Problem(kp[0], kp[1], f"duplicate key {str(key)!r} (first at line {out.kpos[key][0]})"))
-            out[key] = self.convert(vnode)
-            out.kpos[key] = kp
-            out.vpos[key] = (vnode.start_mark.line + 1, vnode.start_mark.column + 1)
-        return out
-
-    def _merge(self, out: YMap, vnode: yaml.Node) -> None:
-        sources = vnode.value if isinstance(vnode, yaml.SequenceNode) else [vnode]
-        for src in sources:
-            value = self.convert(src)
-            if isinstance(value, YMap):
-                for k, v in value.items():
-                    if k not in out:
-                        out[k] = v
-                        out.kpos[k] = value.kpos[k]
-                        out.vpos[k] = value.vpos[k]
-
-    def _sequence(self, node: yaml.SequenceNode) -> YSeq:
-        out = YSeq()
-        out.pos = (node.start_mark.line + 1, node.start_mark.column + 1)
-        for item in node.value:
-            out.append(self.convert(item))
-            out.ipos.append((item.start_mark.line + 1, item.start_mark.column + 1))
-        return out
+def _builders() -> dict[str, Any]:
+    if not _SCALAR_BUILDERS:
+        c = yaml.constructor.SafeConstructor()
+        _SCALAR_BUILDERS.update({_INT: c.construct_yaml_int, _FLOAT: c.construct_yaml_float,
+                                 _BOOL: c.construct_yaml_bool, _NULL: c.construct_yaml_null})
+    return _SCALAR_BUILDERS
 
 
 class _TooBig(Exception):
@@ -247,6 +179,172 @@ class _TooBig(Exception):
 
 class _Recursive(Exception):
     pass
+
+
+_NO_KEY = object()
+
+
+class _Builder:
+    """Builds YMap/YSeq/scalars straight from libyaml's events, once, with limits.
+
+    Building from events (not composed nodes) skips a node graph and PyYAML's per-node Python
+    resolver: plain scalars are resolved with the same YAML 1.1 rules, quoted ones are strings.
+    Aliases share the anchored object; their expanded size counts against a budget, so an alias
+    bomb is refused in time proportional to the file, not to its expansion.
+    """
+
+    def __init__(self, loader: Any, budget: int) -> None:
+        self.loader = loader
+        self.budget = budget
+        self.problems: list[Problem] = []
+
+    def document(self) -> tuple[Any, Pos]:
+        """Consume one document's events (after DocumentStart) and return its root."""
+        get = self.loader.get_event
+        builders = _builders()
+        implicit = _IMPLICIT
+        anchors: dict[str, tuple[Any, int]] = {}
+        open_anchors: set[str] = set()
+        # a frame: [container, pending key, key pos, anchor, start budget, merged keys]
+        stack: list[list[Any]] = []
+        root: Any = None
+        root_pos: Pos = (1, 1)
+        used = 0
+        limit = self.budget
+        MappingStart, SequenceStart, Scalar, Alias = (_EV.MappingStartEvent, _EV.SequenceStartEvent,
+                                                      _EV.ScalarEvent, _EV.AliasEvent)
+        MappingEnd, SequenceEnd = _EV.MappingEndEvent, _EV.SequenceEndEvent
+        while True:
+            ev = get()
+            cls = type(ev)
+            used += 1
+            if used > limit:
+                self._drain(stack)
+                raise _TooBig
+            mark = ev.start_mark
+            pos = (mark.line + 1, mark.column + 1)
+            if cls is Scalar:
+                value = self._scalar(ev, builders, implicit)
+                if ev.anchor:
+                    anchors[ev.anchor] = (value, 1)
+            elif cls is Alias:
+                if ev.anchor in open_anchors:
+                    self._drain(stack)
+                    raise _Recursive
+                target = anchors.get(ev.anchor)
+                if target is None:  # libyaml rejects undefined aliases; be safe anyway
+                    value = None
+                else:
+                    value, size = target
+                    used += size
+                    if used > limit:
+                        self._drain(stack)
+                        raise _TooBig
+            elif cls is MappingStart:
+                m = YMap()
+                m.pos = pos
+                if ev.tag and ev.tag != "!":
+                    m.tag = ev.tag
+                if ev.anchor:
+                    open_anchors.add(ev.anchor)
+                stack.append([m, _NO_KEY, pos, ev.anchor, used, None])
+                continue
+            elif cls is SequenceStart:
+                q = YSeq()
+                q.pos = pos
+                if ev.anchor:
+                    open_anchors.add(ev.anchor)
+                stack.append([q, _NO_KEY, pos, ev.anchor, used, None])
+                continue
+            elif cls is MappingEnd or cls is SequenceEnd:
+                frame = stack.pop()
+                value = frame[0]
+                pos = value.pos
+                if frame[3]:
+                    open_anchors.discard(frame[3])
+                    anchors[frame[3]] = (value, used - frame[4])
+            else:  # DocumentEnd (an empty document has a null scalar before it)
+                return root, root_pos
+            if not stack:
+                root, root_pos = value, pos
+                continue
+            frame = stack[-1]
+            container = frame[0]
+            if type(container) is YSeq:
+                container.append(value)
+                container.ipos.append(pos)
+            elif frame[1] is _NO_KEY:
+                if isinstance(value, (YMap, YSeq)):
+                    value = f"<{'mapping' if isinstance(value, YMap) else 'sequence'} key at line {pos[0]}>"
+                elif cls is Scalar and value == "<<" and ev.implicit[0]:
+                    value = _MERGE_KEY
+                frame[1] = value
+                frame[2] = pos
+            else:
+                key = frame[1]
+                frame[1] = _NO_KEY
+                if key is _MERGE_KEY:
+                    self._merge(frame, value)
+                    continue
+                kpos = frame[2]
+                if key in container.kpos:
+                    merged = frame[5]
+                    if merged and key in merged:
+                        merged.discard(key)
+                    else:
+                        first = container.kpos[key][0]
+                        self.problems.append(Problem(kpos[0], kpos[1], f"duplicate key {str(key)!r} (first at line {first})"))
+                container[key] = value
+                container.kpos[key] = kpos
+                container.vpos[key] = pos
+
+    @staticmethod
+    def _merge(frame: list[Any], value: Any) -> None:
+        out: YMap = frame[0]
+        sources = value if isinstance(value, YSeq) else [value]
+        if frame[5] is None:
+            frame[5] = set()
+        for src in sources:
+            if isinstance(src, YMap):
+                for k, v in src.items():
+                    if k not in out:
+                        out[k] = v
+                        out.kpos[k] = src.kpos[k]
+                        out.vpos[k] = src.vpos[k]
+                        frame[5].add(k)
+
+    def _drain(self, stack: list) -> None:
+        """Skip to the end of the current document after a refusal."""
+        get = self.loader.get_event
+        while type(get()) not in (_EV.DocumentEndEvent, _EV.StreamEndEvent):
+            pass
+
+    @staticmethod
+    def _scalar(ev: Any, builders: dict, implicit: dict) -> Any:
+        tag = ev.tag
+        value = ev.value
+        if tag is None or tag == "!":
+            if ev.implicit[0]:  # plain: YAML 1.1 implicit resolution, as PyYAML's SafeLoader does it
+                for rtag, regexp in implicit.get(value[0] if value else "", ()):
+                    if regexp.match(value):
+                        tag = rtag
+                        break
+                else:
+                    return value
+            else:
+                return QStr(value) if ev.style in ("'", '"') else value
+        if tag == _STR:
+            return QStr(value) if ev.style in ("'", '"') else value
+        build = builders.get(tag)
+        if build is not None:
+            try:
+                return build(yaml.ScalarNode(tag, value))
+            except (ValueError, yaml.YAMLError):
+                return value
+        return value  # timestamps, binary, merge-less '<<' and custom tags stay text: never constructed
+
+
+_MERGE_KEY = QStr("<<merge>>")
 
 
 def load_text(text: str) -> Loaded:
@@ -259,26 +357,23 @@ def load_text(text: str) -> Loaded:
         result.problems.append(guard)
         return result
     loader = _Loader(text)
-    conv = _Converter(len(text) + NODE_SLACK)
+    builder = _Builder(loader, len(text) + NODE_SLACK)
     index = 0
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:  # pragma: no cover - check_node said there was one
-                break
+        loader.get_event()  # StreamStart
+        while not loader.check_event(_EV.StreamEndEvent):
+            start = loader.get_event()  # DocumentStart
+            line = start.end_mark.line + 1
             try:
-                data = conv.convert(node)
+                data, pos = builder.document()
             except _TooBig:
-                result.problems.append(Problem(node.start_mark.line + 1, 1,
-                                               "aliases expand to more nodes than the file has characters (alias bomb?): document not read", True))
-                data = None
+                result.problems.append(Problem(line, 1, "aliases expand to more nodes than the file has "
+                                                        "characters (alias bomb?): document not read", True))
+                data, pos = None, (line, 1)
             except _Recursive:
-                result.problems.append(Problem(node.start_mark.line + 1, 1, "recursive alias: document not read", True))
-                data = None
-            except RecursionError:
-                result.problems.append(Problem(node.start_mark.line + 1, 1, "document nested too deeply: not read", True))
-                data = None
-            result.documents.append(Document(index, data, (node.start_mark.line + 1, node.start_mark.column + 1)))
+                result.problems.append(Problem(line, 1, "recursive alias: document not read", True))
+                data, pos = None, (line, 1)
+            result.documents.append(Document(index, data, pos))
             index += 1
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -289,7 +384,7 @@ def load_text(text: str) -> Loaded:
         result.problems.append(Problem(1, 1, f"YAML error: {type(exc).__name__}", True))
     finally:
         loader.dispose()
-    result.problems.extend(conv.problems)
+    result.problems.extend(builder.problems)
     return result
 
 
