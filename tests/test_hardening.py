@@ -185,3 +185,21 @@ def test_atomic_write_failure_mid_write_keeps_the_old_file(tmp_path, monkeypatch
 
 def test_reference_is_untouched_by_the_test_suite():
     assert (REFERENCE / "argo" / "root-bootstrap.yaml").is_file()
+
+
+def test_reuse_parses_reparses_a_changed_file(tmp_path):
+    from gitops_kit import config, model
+
+    root = reference_copy(tmp_path / "repo")
+    cfg = config.load(root)
+    with model.reuse_parses():
+        first = model.build(root, cfg)
+        again = model.build(root, cfg)
+        assert again.files["argo/root-apps.yaml"] is first.files["argo/root-apps.yaml"]
+        target = root / "argo" / "apps" / "awx-app.yaml"
+        target.write_text(target.read_text() + "# changed\n")
+        third = model.build(root, cfg)
+        assert third.files["argo/apps/awx-app.yaml"] is not first.files["argo/apps/awx-app.yaml"]
+        assert third.files["argo/apps/awx-app.yaml"].text.endswith("# changed\n")
+    outside = model.build(root, cfg)
+    assert outside.files["argo/root-apps.yaml"] is not first.files["argo/root-apps.yaml"]

@@ -48,6 +48,13 @@ def run_init(opts: InitOptions, *, dry_run: bool, force: bool, echo: Echo) -> in
 
 def run_new_app(root: Path, opts: NewAppOptions, *, dry_run: bool, force: bool, echo: Echo) -> int:
     """``gitops-kit new-app``: exit 0 written (or shown) and lint-clean, 1 lint errors, 2 refused."""
+    from ..model import reuse_parses
+
+    with reuse_parses():  # planning and the final lint read the same repository: parse it once
+        return _run_new_app(root, opts, dry_run=dry_run, force=force, echo=echo)
+
+
+def _run_new_app(root: Path, opts: NewAppOptions, *, dry_run: bool, force: bool, echo: Echo) -> int:
     what = f"new-app {opts.name}"
     if dry_run:
         plan = plan_new_app(root, opts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -292,10 +293,44 @@ def _app_of_path(config: Config, path: str) -> str | None:
     return None
 
 
+_MEMO: dict[str, tuple[tuple[int, int], SourceFile]] | None = None
+
+
+@contextmanager
+def reuse_parses() -> Iterator[None]:
+    """Within this block, a file unchanged on disk (same size and mtime) is parsed only once,
+    however many models are built (``new-app`` validates against the repository, then lints it)."""
+    global _MEMO
+    outer = _MEMO
+    _MEMO = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _MEMO = outer
+
+
 def load_file(root: Path, rel: str) -> SourceFile:
     """Read and parse one file; problems are recorded, never raised."""
+    path = root / rel
+    memo_key = None
+    if _MEMO is not None:
+        try:
+            st = path.stat()
+            memo_key = (st.st_size, st.st_mtime_ns)
+            hit = _MEMO.get(str(path))
+            if hit is not None and hit[0] == memo_key:
+                return hit[1]
+        except OSError:
+            memo_key = None
+    sf = _load_file(path, rel)
+    if memo_key is not None and _MEMO is not None:
+        _MEMO[str(path)] = (memo_key, sf)
+    return sf
+
+
+def _load_file(path: Path, rel: str) -> SourceFile:
     try:
-        raw = (root / rel).read_bytes()
+        raw = path.read_bytes()
     except OSError as exc:
         return SourceFile(rel, None, [], [yamlio.Problem(1, 1, f"cannot read file: {exc.strerror}", True)])
     text, problems = yamlio.decode(raw)
