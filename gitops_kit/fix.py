@@ -27,8 +27,9 @@ class FileFix:
     path: str
     edits: list[Edit] = field(default_factory=list)
     rules: set[str] = field(default_factory=set)
-    new_text: str | None = None  # for files created or appended to whole
+    new_text: str | None = None
     error: str | None = None
+    created: bool = False  # a new file from the app blueprint
 
 
 def _object_at(model: RepoModel, path: str, line: int) -> K8sObject | None:
@@ -76,7 +77,45 @@ def _fix_retain_policy(model: RepoModel, finding: Finding, params: dict[str, Any
             yield obj.doc, ("spec", "cleanupPolicy"), "Skip"
 
 
-FIXERS: dict[str, Callable[[RepoModel, Finding, dict[str, Any]], Iterator[Edit]]] = {
+def _bundle_file_fix(model: RepoModel, finding: Finding, name: str) -> tuple[str, str] | str | None:
+    """(path, text) of a blueprint file to add to the app's manifests bundle, or why it cannot be."""
+    obj = _object_at(model, finding.path, finding.line)
+    if obj is None or obj.kind != "Application" or not obj.name:
+        return None
+    app = next((a for a in model.applications if a.obj is obj), None)
+    namespace = app.dest_namespace if app else None
+    if app is None or not namespace:
+        return None
+    bundle = f"{model.config.manifests_dir}/{app.name}"
+    if not any(model.is_this_repo(src.repo_url) and (src.path or "").strip("/") == bundle for src in app.sources):
+        return f"app {app.name!r} has no source for {bundle}: add one, then run --fix again"
+    target = f"{bundle}/{name}"
+    if model.exists(target):
+        return f"{target} exists: add the missing object to it by hand"
+    from .generate import render
+
+    values = {"repository": ".", "name": app.name, "namespace": namespace,
+              "manifests_dir": model.config.manifests_dir, "namespace_file": False, "baseline": True}
+    files = render.render(render.bundled("app-base"), values)
+    rendered = files.get(target)
+    if rendered is None:
+        return None
+    return target, rendered.data.decode("utf-8")
+
+
+def _fix_network_policy(model: RepoModel, finding: Finding, params: dict[str, Any]):
+    if "has no" in finding.message:
+        yield ("create", _bundle_file_fix(model, finding, "network-policy.yaml"))
+
+
+def _fix_resource_quota(model: RepoModel, finding: Finding, params: dict[str, Any]):
+    if "has no" in finding.message:
+        yield ("create", _bundle_file_fix(model, finding, "quota.yaml"))
+
+
+FIXERS: dict[str, Callable[[RepoModel, Finding, dict[str, Any]], Iterator[Any]]] = {
+    "network-policy": _fix_network_policy,
+    "resource-quota": _fix_resource_quota,
     "automated-sync": _fix_automated_sync,
     "sync-wave": _fix_sync_wave,
     "retain-policy": _fix_retain_policy,
@@ -86,11 +125,20 @@ FIXERS: dict[str, Callable[[RepoModel, Finding, dict[str, Any]], Iterator[Edit]]
 def plan(model: RepoModel, findings: list[Finding], params: Callable[[str], dict[str, Any]]) -> list[FileFix]:
     """The edits that would fix ``findings``, per file, verified but not written."""
     by_path: dict[str, FileFix] = {}
+    created: dict[str, FileFix] = {}
     for finding in findings:
         fixer = FIXERS.get(finding.rule)
         if fixer is None:
             continue
         for edit in fixer(model, finding, params(finding.rule)):
+            if edit[0] == "create":
+                outcome = edit[1]
+                if isinstance(outcome, tuple) and outcome[0] not in created:
+                    created[outcome[0]] = FileFix(outcome[0], rules={finding.rule}, new_text=outcome[1],
+                                                  created=True)
+                elif isinstance(outcome, str):
+                    created.setdefault(f"?{outcome}", FileFix(finding.path, rules={finding.rule}, error=outcome))
+                continue
             ff = by_path.setdefault(finding.path, FileFix(finding.path))
             if edit not in ff.edits:
                 ff.edits.append(edit)
@@ -103,7 +151,7 @@ def plan(model: RepoModel, findings: list[Finding], params: Callable[[str], dict
         except yamlio.EditError as exc:
             ff.error = str(exc)
             ff.new_text = None
-    return sorted(by_path.values(), key=lambda f: f.path)
+    return sorted([*by_path.values(), *created.values()], key=lambda f: f.path)
 
 
 def _strip(data: Any, edits: list[Edit], index: int) -> Any:
@@ -165,7 +213,7 @@ def diff(model: RepoModel, fixes: list[FileFix]) -> str:
     for ff in fixes:
         if ff.new_text is None:
             continue
-        old = model.files[ff.path].text or ""
+        old = "" if ff.created else (model.files[ff.path].text or "")
         out.extend(difflib.unified_diff(old.splitlines(True), ff.new_text.splitlines(True),
                                         f"a/{ff.path}", f"b/{ff.path}"))
     return "".join(out)
@@ -174,11 +222,18 @@ def diff(model: RepoModel, fixes: list[FileFix]) -> str:
 def apply(model: RepoModel, fixes: list[FileFix]) -> list[str]:
     """Write every verified fix, all or nothing; returns the paths written."""
     files: dict[str, str] = {}
-    originals: dict[str, bytes] = {}
+    originals: dict[str, bytes | None] = {}
     for ff in fixes:
         if ff.new_text is None:
             continue
         target = model.root / ff.path
+        if ff.created:
+            if target.exists():
+                ff.error = "file appeared while gitops-kit ran: not written"
+                continue
+            files[str(target)] = ff.new_text
+            originals[str(target)] = None
+            continue
         current = target.read_bytes()
         if current.decode("utf-8", errors="replace") != (model.files[ff.path].text or ""):
             ff.error = "file changed while gitops-kit ran: not written"

@@ -452,14 +452,24 @@ def atomic_write(path: str | os.PathLike, text: str, *, overwrite: bool = False)
         raise
 
 
-def write_all(files: dict[str, str], originals: dict[str, bytes]) -> None:
-    """Replace several files as one: every new text is written to a temporary file first, and only
-    when all are on disk are they renamed into place. A failure while writing leaves every file as
-    it was; a failure while renaming restores the files already replaced from ``originals``."""
+def write_all(files: dict[str, str], originals: dict[str, bytes | None]) -> None:
+    """Replace or create several files as one: every new text is written to a temporary file first,
+    and only when all are on disk are they renamed into place. A failure while writing leaves every
+    file as it was; a failure while renaming restores the files already replaced from ``originals``
+    (None: the file did not exist, and is removed again). Directories it had to make are removed."""
     temps: list[tuple[str, str]] = []
+    made: list[str] = []
     try:
         for path, text in files.items():
             directory = os.path.dirname(path) or "."
+            missing = []
+            d = directory
+            while not os.path.isdir(d):
+                missing.append(d)
+                d = os.path.dirname(d)
+            for d in reversed(missing):
+                os.mkdir(d)
+                made.append(d)
             fd, tmp = tempfile.mkstemp(dir=directory, prefix=".gitops-kit-", suffix=".tmp")
             temps.append((tmp, path))
             os.chmod(tmp, _mode_for(path))
@@ -468,9 +478,7 @@ def write_all(files: dict[str, str], originals: dict[str, bytes]) -> None:
                 fh.flush()
                 os.fsync(fh.fileno())
     except BaseException:
-        for tmp, _ in temps:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        _undo(temps, [], originals, made)
         raise
     done: list[str] = []
     try:
@@ -478,12 +486,25 @@ def write_all(files: dict[str, str], originals: dict[str, bytes]) -> None:
             os.replace(tmp, path)
             done.append(path)
     except BaseException:
-        for path in done:
-            atomic_write(path, originals[path].decode("utf-8"), overwrite=True)
-        for tmp, _ in temps:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        _undo(temps, done, originals, made)
         raise
+
+
+def _undo(temps: list[tuple[str, str]], done: list[str], originals: dict[str, bytes | None], made: list[str]) -> None:
+    for path in done:
+        before = originals.get(path)
+        if before is None:
+            os.unlink(path)
+        else:
+            atomic_write(path, before.decode("utf-8"), overwrite=True)
+    for tmp, _ in temps:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    for d in reversed(made):
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
 
 
 class EditError(Exception):

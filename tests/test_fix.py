@@ -78,3 +78,50 @@ def test_multi_document_file_edits_only_its_document(tmp_path):
     path = make(tmp_path, APP + other)
     main(["lint", str(tmp_path), "--select", "automated-sync", "--fix"])
     assert path.read_text().endswith(other.lstrip("-\n").split("apiVersion")[0] + other.split("---\n", 1)[1])
+
+
+# --- fixes on the reference: waves, retain policies, missing policies and quotas --------------
+
+from helpers import overlay, reference_copy, run_lint  # noqa: E402
+
+
+def test_fix_quotes_an_unquoted_wave_and_sets_cleanup_policy(tmp_path):
+    root = reference_copy(tmp_path / "repo")
+    app = root / "argo" / "platform" / "vault-ha-app.yaml"
+    app.write_text(app.read_text().replace('sync-wave: "1"', "sync-wave: 1"))
+    db = root / "apps" / "manifests" / "asset-mgmt" / "mariadb-database.yaml"
+    db.write_text(db.read_text().replace("  cleanupPolicy: Skip", "  cleanupPolicy: Delete"))
+    # an integer annotation is also a schema error: Kubernetes takes only string annotations
+    assert {f.rule for f in run_lint(root).findings} == {"sync-wave", "retain-policy", "schema"}
+    assert main(["lint", str(root), "--fix"]) == 0
+    assert 'sync-wave: "1"' in app.read_text() and "  cleanupPolicy: Delete" not in db.read_text()
+    assert db.read_text().startswith("# The Snipe-IT schema and account")  # comments kept
+    assert run_lint(root).findings == []
+
+
+def test_fix_adds_missing_network_policy_and_quota_from_the_blueprint(tmp_path):
+    root = reference_copy(tmp_path / "repo")
+    overlay(root, {"apps/manifests/netbox/network-policy.yaml": None, "apps/manifests/netbox/quota.yaml": None})
+    assert {f.rule for f in run_lint(root).findings} == {"network-policy", "resource-quota"}
+    reference = REFERENCE_FILES()
+    assert main(["lint", str(root), "--fix"]) == 0
+    for name in ("network-policy.yaml", "quota.yaml"):
+        assert (root / "apps/manifests/netbox" / name).read_bytes() == reference[f"apps/manifests/netbox/{name}"]
+    assert run_lint(root).findings == []
+
+
+def test_fix_does_not_touch_an_existing_policy_file(tmp_path, capsys):
+    root = reference_copy(tmp_path / "repo")
+    path = root / "apps/manifests/netbox/network-policy.yaml"
+    docs = path.read_text().split("---\n")
+    kept = "---\n".join(d for d in docs if "allow-dns-egress" not in d)
+    path.write_text(kept)
+    assert main(["lint", str(root), "--fix"]) == 1
+    assert "exists: add the missing object to it by hand" in capsys.readouterr().err
+    assert path.read_text() == kept
+
+
+def REFERENCE_FILES() -> dict[str, bytes]:
+    from helpers import REFERENCE
+
+    return {p.relative_to(REFERENCE).as_posix(): p.read_bytes() for p in REFERENCE.rglob("*") if p.is_file()}

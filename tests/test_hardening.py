@@ -48,7 +48,8 @@ def test_random_documents_never_crash_any_rule(tmp_path_factory, docs):
 @given(data=st.data())
 def test_random_mutations_of_the_reference_never_crash(tmp_path_factory, data):
     root = reference_copy(tmp_path_factory.mktemp("mut") / "repo")
-    files = sorted(p for p in root.rglob("*.yaml") if p.is_file())
+    # the configuration is not linted but validated: a broken one is exit 2, tested in test_cli
+    files = sorted(p for p in root.rglob("*.yaml") if p.is_file() and p.name != ".gitops-kit.yaml")
     for _ in range(data.draw(st.integers(1, 3))):
         target = data.draw(st.sampled_from(files))
         lines = target.read_text().split("\n")
