@@ -117,10 +117,10 @@ class Config:
         line = None
         for key in keys:
             if isinstance(node, dict) and key in node:
-                line = node.kpos[key][0]
+                line = node.key_pos(key)[0]
                 node = node[key]
             elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-                line = node.ipos[key][0]
+                line = node.item_pos(key)[0]
                 node = node[key]
             else:
                 break
@@ -219,10 +219,10 @@ def _line_of(node: Any, keys: list) -> int:
     line = getattr(node, "pos", (1, 1))[0]
     for key in keys:
         if isinstance(node, dict) and key in node:
-            line = node.kpos[key][0]
+            line = node.key_pos(key)[0]
             node = node[key]
         elif isinstance(node, list) and isinstance(key, int) and key < len(node):
-            line = node.ipos[key][0]
+            line = node.item_pos(key)[0]
             node = node[key]
         else:
             break

@@ -39,40 +39,58 @@ NODE_SLACK = 10_000
 MAX_DEPTH = 1000
 
 
+# Positions are packed into one int per key (key line, key column, value line, value column) and
+# per sequence item (line, column): a 5000-app repository has millions of them, and tuples in two
+# dicts per mapping cost a third of the model's memory. Lines up to 16M and columns up to 65535.
+_L, _C = 0xFFFFFF, 0xFFFF
+
+
+def _pack(kpos: Pos, vpos: Pos) -> int:
+    return (min(kpos[0], _L) << 56) | (min(kpos[1], _C) << 40) | (min(vpos[0], _L) << 16) | min(vpos[1], _C)
+
+
 class YMap(dict):
     """A mapping that remembers where it, its keys and its values stand."""
 
-    __slots__ = ("pos", "kpos", "vpos", "tag")
+    __slots__ = ("pos", "_p", "tag")
 
     def __init__(self) -> None:
         super().__init__()
         self.pos: Pos = (1, 1)
-        self.kpos: dict[Any, Pos] = {}
-        self.vpos: dict[Any, Pos] = {}
+        self._p: dict[Any, int] = {}
         self.tag: str = _MAP
 
     def key_pos(self, key: Any) -> Pos:
         """Position of ``key``, or of this mapping when the key is absent."""
-        return self.kpos.get(key, self.pos)
+        p = self._p.get(key)
+        return self.pos if p is None else (p >> 56, (p >> 40) & _C)
 
     def value_pos(self, key: Any) -> Pos:
         """Position of the value under ``key``, or of this mapping when absent."""
-        return self.vpos.get(key, self.kpos.get(key, self.pos))
+        p = self._p.get(key)
+        return self.pos if p is None else ((p >> 16) & _L, p & _C)
+
+    def set_pos(self, key: Any, kpos: Pos, vpos: Pos) -> None:
+        """Record where ``key`` and its value stand (for mappings built in code)."""
+        self._p[key] = _pack(kpos, vpos)
 
 
 class YSeq(list):
     """A sequence that remembers where it and its items stand."""
 
-    __slots__ = ("pos", "ipos")
+    __slots__ = ("pos", "_ip")
 
     def __init__(self) -> None:
         super().__init__()
         self.pos: Pos = (1, 1)
-        self.ipos: list[Pos] = []
+        self._ip: list[int] = []
 
     def item_pos(self, index: int) -> Pos:
         """Position of item ``index``, or of this sequence when out of range."""
-        return self.ipos[index] if 0 <= index < len(self.ipos) else self.pos
+        if 0 <= index < len(self._ip):
+            p = self._ip[index]
+            return (p >> 16, p & _C)
+        return self.pos
 
 
 class QStr(str):
@@ -272,7 +290,7 @@ class _Builder:
             container = frame[0]
             if type(container) is YSeq:
                 container.append(value)
-                container.ipos.append(pos)
+                container._ip.append((min(pos[0], _L) << 16) | min(pos[1], _C))
             elif frame[1] is _NO_KEY:
                 if isinstance(value, (YMap, YSeq)):
                     value = f"<{'mapping' if isinstance(value, YMap) else 'sequence'} key at line {pos[0]}>"
@@ -287,16 +305,17 @@ class _Builder:
                     self._merge(frame, value)
                     continue
                 kpos = frame[2]
-                if key in container.kpos:
+                positions = container._p
+                if key in positions:
                     merged = frame[5]
                     if merged and key in merged:
                         merged.discard(key)
                     else:
-                        first = container.kpos[key][0]
+                        first = positions[key] >> 56
                         self.problems.append(Problem(kpos[0], kpos[1], f"duplicate key {str(key)!r} (first at line {first})"))
                 container[key] = value
-                container.kpos[key] = kpos
-                container.vpos[key] = pos
+                positions[key] = ((min(kpos[0], _L) << 56) | (min(kpos[1], _C) << 40)
+                                  | (min(pos[0], _L) << 16) | min(pos[1], _C))
 
     @staticmethod
     def _merge(frame: list[Any], value: Any) -> None:
@@ -309,8 +328,7 @@ class _Builder:
                 for k, v in src.items():
                     if k not in out:
                         out[k] = v
-                        out.kpos[k] = src.kpos[k]
-                        out.vpos[k] = src.vpos[k]
+                        out._p[k] = src._p[k]
                         frame[5].add(k)
 
     def _drain(self, stack: list) -> None:
