@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from . import data, yamlio
 from .findings import Severity
+
+_plain = partial(yamlio.plain, str_keys=True)  # YMap/YSeq -> JSON-like data
 
 _REQUIRED = ("id", "severity", "summary", "check", "why", "fix", "examples")
 
@@ -44,12 +46,6 @@ class CatalogError(Exception):
     """A shipped rule file is malformed (a bug in gitops-kit, caught by its tests)."""
 
 
-def _plain(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_plain(x) for x in v]
-    return str(v) if isinstance(v, str) else v
 
 
 def parse(name: str, text: str) -> RuleSpec:

@@ -11,6 +11,8 @@ from typing import Any
 from . import data, yamlio
 from .errors import UsageError
 
+_plain = yamlio.plain
+
 CONFIG_NAME = ".gitops-kit.yaml"
 
 
@@ -132,14 +134,6 @@ def _defaults() -> dict[str, Any]:
     return _plain(yamlio.load_text(text).documents[0].data)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, str):
-        return str(value)
-    return value
 
 
 def merge(base: Any, over: Any) -> Any:

@@ -17,6 +17,8 @@ from .findings import Finding
 from .model import SYNC_WAVE, K8sObject, RepoModel
 from .yamlio import QStr, YMap
 
+_plain = yamlio.plain
+
 Edit = tuple[int, tuple, Any]  # (document index, key path, new value)
 
 
@@ -173,12 +175,6 @@ def _strip(data: Any, edits: list[Edit], index: int) -> Any:
     return _prune_empty(data)
 
 
-def _plain(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_plain(x) for x in v]
-    return str(v) if isinstance(v, str) else v
 
 
 def _prune_empty(v: Any) -> Any:

@@ -25,12 +25,14 @@ import math
 import re
 import weakref
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from . import data
+from . import data, yamlio
 from .yamlio import YMap, YSeq
+
+_plain = partial(yamlio.plain, str_keys=True)  # YMap/YSeq -> JSON-like data
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import K8sObject, RepoModel
@@ -336,15 +338,6 @@ def _key_text(key: Any) -> str:
     return str(key)
 
 
-def _plain(value: Any) -> Any:
-    """YMap/YSeq -> dict/list (CRD schemas read from the repository)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, str):
-        return str(value)
-    return value
 
 
 # ----------------------------------------------------------------------------------------------

@@ -423,7 +423,18 @@ def _plain(data: Any) -> Any:
         return {k: _plain(v) for k, v in data.items()}
     if isinstance(data, list):
         return [_plain(v) for v in data]
-    return data
+    return data  # QStr stays: the dumper writes it quoted
+
+
+def plain(value: Any, *, str_keys: bool = False) -> Any:
+    """YMap/YSeq/QStr -> dict/list/str, e.g. for JSON schema validation or comparison."""
+    if isinstance(value, dict):
+        return {(str(k) if str_keys else k): plain(v, str_keys=str_keys) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v, str_keys=str_keys) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
 
 
 def walk(data: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any, Any]]:

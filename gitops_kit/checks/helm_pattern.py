@@ -7,11 +7,10 @@ import re
 from typing import Any, Iterator
 
 from ..findings import Hit, show
-from ..model import Application, RepoModel
+from ..model import KUSTOMIZATION_FILES, Application, RepoModel
 from ..yamlio import YMap, YSeq
 from ._apps import version_problem
 
-KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # ArgoCD's build environment: "$ARGOCD_APP_NAME/values.yaml" is a substitution, not a $ref.
 _BUILD_ENV = re.compile(r"\{.*|ARGOCD_[A-Z0-9_]*|KUBE_VERSION|KUBE_API_VERSIONS")
 
@@ -32,7 +31,7 @@ def _ambiguous(model: RepoModel) -> Iterator[Hit]:
         directory = bundle.helm_dir
         if directory is None or f"{directory}/Chart.yaml" not in model.all_files:
             continue
-        kust = next((f"{directory}/{k}" for k in KUSTOMIZATIONS if f"{directory}/{k}" in model.all_files), None)
+        kust = next((f"{directory}/{k}" for k in KUSTOMIZATION_FILES if f"{directory}/{k}" in model.all_files), None)
         if kust is not None:
             yield Hit(kust, (1, 1), f"{directory}/ holds both Chart.yaml and {kust.rsplit('/', 1)[-1]}: the "
                       f"{model.config.avp_plugin} plugin renders only one of them, so which one deploys is ambiguous",
@@ -65,7 +64,7 @@ def _version_files(model: RepoModel) -> Iterator[Hit]:
         base = path.rsplit("/", 1)[-1]
         if base == "Chart.yaml":
             field, what = "dependencies", "dependency"
-        elif base in KUSTOMIZATIONS:
+        elif base in KUSTOMIZATION_FILES:
             field, what = "helmCharts", "helmCharts entry"
         else:
             continue

@@ -12,10 +12,9 @@ import posixpath
 from typing import Any, Iterator
 
 from ..findings import Hit, show
-from ..model import RepoModel
+from ..model import KUSTOMIZATION_FILES, RepoModel, is_kustomization
 from ..yamlio import YMap, YSeq
 
-KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 
 def _is_set(value: Any) -> bool:
@@ -30,16 +29,11 @@ def _charts(entries: YSeq) -> str:
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     chart_dirs: dict[str, str] = {}  # directory of a helmCharts kustomization -> its chart names
     for path, sf in model.files.items():
-        named = path.rsplit("/", 1)[-1] in KUSTOMIZATIONS
+        named = path.rsplit("/", 1)[-1] in KUSTOMIZATION_FILES
         for doc in sf.documents:
             data = doc.data
-            if not isinstance(data, YMap):
-                continue
-            kind, api = data.get("kind"), data.get("apiVersion")
-            is_kustomization = (named and kind in (None, "Kustomization")) or (
-                kind == "Kustomization" and isinstance(api, str) and api.startswith("kustomize.config.k8s.io/"))
-            charts = data.get("helmCharts")
-            if not is_kustomization or not isinstance(charts, YSeq) or not charts:
+            charts = data.get("helmCharts") if isinstance(data, YMap) else None
+            if not is_kustomization(path, data) or not isinstance(charts, YSeq) or not charts:
                 continue
             names = _charts(charts)
             if named:

@@ -17,11 +17,10 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from ..findings import Hit
-from ..model import RepoModel
+from ..model import RepoModel, is_kustomization
 from ..yamlio import YMap, YSeq
 from . import _secrets as s
 
-KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 LITERAL = "a literal value"
 
 
@@ -29,7 +28,6 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     skip_kinds = {str(k) for k in params.get("skip_kinds") or ()}
     literal_keys = {str(k).lower() for k in params.get("literal_keys") or ()}
     for path, sf in model.files.items():
-        is_kustomization = path.rsplit("/", 1)[-1] in KUSTOMIZATIONS
         scanner = _Scanner(path, s.SourceLines(sf.text), literal_keys)
         for doc in sf.documents:
             data = doc.data
@@ -41,7 +39,7 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
             kind = data.get("kind") if isinstance(data, YMap) else None
             if isinstance(kind, str) and kind in skip_kinds:
                 continue  # encrypted data (SealedSecret) and schemas (CRDs) hold no secrets
-            yield from scanner.document(data, doc.index, is_kustomization)
+            yield from scanner.document(data, doc.index)
 
 
 def _a(kind: str) -> str:
@@ -76,7 +74,7 @@ class _Scanner:
 
     # --- documents ---------------------------------------------------------------------------
 
-    def document(self, data: YMap | YSeq, index: int, is_kustomization: bool) -> Iterator[Hit]:
+    def document(self, data: YMap | YSeq, index: int) -> Iterator[Hit]:
         done: set[tuple[int, Any]] = set()  # (id(container), key) already judged by a special case
         label, ident = "", f"doc{index}"
         if isinstance(data, YMap):
@@ -89,8 +87,7 @@ class _Scanner:
                 ident = f"{kind}/{ns if isinstance(ns, str) else ''}/{name if isinstance(name, str) else index}"
             if kind == "Secret" and api == "v1":
                 yield from self._secret(data, label, ident, done)
-            if (is_kustomization and kind in (None, "Kustomization")) or (
-                    kind == "Kustomization" and isinstance(api, str) and api.startswith("kustomize.config.k8s.io/")):
+            if is_kustomization(self.path, data):
                 yield from self._kustomization(data, label or "kustomization", ident, done)
             if isinstance(api, str) and api.startswith("argoproj.io/") and kind in ("Application", "ApplicationSet"):
                 yield from self._application(data, kind, label, ident, done)

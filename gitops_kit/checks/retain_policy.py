@@ -19,7 +19,6 @@ from ..model import K8sObject, RepoModel
 from ..yamlio import YMap, YSeq
 from . import _secrets as s
 
-KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 MARIADB_GROUP = "k8s.mariadb.com"
 MARIADB_KINDS = {"Database": "database", "User": "user", "Grant": "grant"}
 CNPG_GROUP = "postgresql.cnpg.io"
@@ -215,18 +214,7 @@ def _application(path: str, name: str, sources: list, lines: s.SourceLines, keys
 # --- kustomize patches ------------------------------------------------------------------------------
 
 def _kustomizations(model: RepoModel) -> list[tuple[str, YMap]]:
-    out = []
-    for path, sf in model.files.items():
-        named = path.rsplit("/", 1)[-1] in KUSTOMIZATIONS
-        for doc in sf.documents:
-            data = doc.data
-            if not isinstance(data, YMap):
-                continue
-            kind, api = data.get("kind"), data.get("apiVersion")
-            if (named and kind in (None, "Kustomization")) or (
-                    kind == "Kustomization" and isinstance(api, str) and api.startswith("kustomize.config.k8s.io/")):
-                out.append((path, data))
-    return out
+    return model.kustomizations()
 
 
 def _patch_files(kustomizations: list[tuple[str, YMap]]) -> set[str]:

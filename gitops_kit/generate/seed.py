@@ -7,10 +7,12 @@ wave, tier, dependencies and namespace bundle; it is read once, through yamlio.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from .. import data, yamlio
+
+_plain = partial(yamlio.plain, str_keys=True)  # YMap/YSeq -> JSON-like data
 
 SEED_FILE = "seed-platform.yaml"
 
@@ -62,11 +64,3 @@ def load() -> tuple[SeedApp, ...]:
     return parse(data.read_text("blueprints", SEED_FILE))
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, str):
-        return str(value)
-    return value

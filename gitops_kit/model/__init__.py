@@ -14,6 +14,17 @@ from ..yamlio import YMap, YSeq
 
 Pos = tuple[int, int]
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def is_kustomization(path: str, data: Any) -> bool:
+    """A kustomize Kustomization: by kind and apiVersion, or by file name when it has no kind."""
+    if not isinstance(data, YMap):
+        return False
+    kind, api = data.get("kind"), data.get("apiVersion")
+    if kind == "Kustomization" and isinstance(api, str) and api.startswith("kustomize.config.k8s.io/"):
+        return True
+    return path.rsplit("/", 1)[-1] in KUSTOMIZATION_FILES and kind in (None, "Kustomization")
 IGNORE_ANNOTATION = "gitops-kit.io/ignore"
 
 
@@ -248,6 +259,11 @@ class RepoModel:
 
     def child_apps(self) -> Iterator[Application]:
         return (a for a in self.applications if not a.is_root)
+
+    def kustomizations(self) -> list[tuple[str, YMap]]:
+        """(path, document) of every Kustomization in the repository, in path order."""
+        return [(path, doc.data) for path, sf in self.files.items() for doc in sf.documents
+                if is_kustomization(path, doc.data)]
 
     def layer_of_app(self, name: str) -> str | None:
         for app in self.apps_by_name.get(name, ()):
