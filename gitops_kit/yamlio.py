@@ -614,7 +614,45 @@ def edit_text(text: str, edits: list[tuple[int, tuple, Any]]) -> str:
     else:
         rt.explicit_start = text.lstrip().startswith("---")
         rt.dump_all(docs, out)
-    return out.getvalue()
+    dumped = out.getvalue()
+    settled = _settle_blank_lines(text, dumped)
+    if settled != dumped and _same_data(settled, dumped):
+        return settled
+    return dumped
+
+
+def _settle_blank_lines(old: str, new: str) -> str:
+    """Put lines ruamel inserted after a gap back before that gap.
+
+    ruamel keeps the blank lines (and the comments of the next, outer block) that end a block with
+    the entry before them, so a key appended to the block lands after the gap that separated the
+    block from the next one; moving it above the gap leaves every original line where it was."""
+    import difflib
+
+    a, b = old.splitlines(True), new.splitlines(True)
+    out: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        chunk = b[j1:j2]
+        if tag == "insert" and chunk and chunk[0].strip():
+            indent = len(chunk[0]) - len(chunk[0].lstrip(" "))
+            k = 0
+            while k < len(out):
+                line = out[len(out) - 1 - k]
+                stripped = line.strip()
+                # blank lines, and comments of an outer block, belong to what follows the gap
+                if stripped and not (stripped.startswith("#") and len(line) - len(line.lstrip(" ")) < indent):
+                    break
+                k += 1
+            if k:
+                out[len(out) - k:len(out) - k] = chunk
+                continue
+        out.extend(chunk)
+    return "".join(out)
+
+
+def _same_data(x: str, y: str) -> bool:
+    ax, ay = load_text(x), load_text(y)
+    return [plain(d.data) for d in ax.documents] == [plain(d.data) for d in ay.documents]
 
 
 DELETE = object()

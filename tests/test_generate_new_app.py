@@ -12,8 +12,8 @@ import pytest
 from test_generate_helpers import CHART, copy_repo, findings, run, snapshot
 
 # Golden files of the .gitops-kit.yaml round trip: comments (own-line and end-of-line), flow
-# mappings, quoting styles and key order survive; the new entry is appended to `apps`. (ruamel
-# keeps a blank line with the comment before it, so the one that ended `apps` now precedes wiki.)
+# mappings, quoting styles and key order survive; the new entry is appended to `apps`, and the
+# blank line that ended `apps` stays where it was: every original line is kept as it was.
 CONFIG_BEFORE = """\
 # Platform team settings. Keep this file small.
 repo:
@@ -40,11 +40,11 @@ apps:
   # vault-ha unseals against vault-transit
   vault-ha: {after: [vault-transit]}
   loki: {tier: worker}   # observability runs on workers
-
   wiki:
     tier: control
     after:
       - argocd
+
 rules:
   topology-spread: {severity: error}  # spread or fail
 exclude:

@@ -118,3 +118,33 @@ def test_writes_keep_the_mode_of_the_replaced_file(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+GOLDEN_BEFORE = """# header comment
+spec:
+  syncPolicy:
+    automated:
+      prune: false   # aligned comment
+
+  # a comment before the next block
+  other: 'single'    # quoted
+list:
+  - a   # item
+"""
+
+
+def test_round_trip_edit_keeps_every_other_line_byte_for_byte():
+    out = yamlio.edit_text(GOLDEN_BEFORE, [(0, ("spec", "syncPolicy", "automated", "prune"), True),
+                                           (0, ("spec", "syncPolicy", "automated", "selfHeal"), True)])
+    old, new = GOLDEN_BEFORE.splitlines(), out.splitlines()
+    assert [ln for ln in new if ln not in old] == ["      prune: true    # aligned comment",
+                                                   "      selfHeal: true"]
+    assert [ln for ln in old if ln not in new] == ["      prune: false   # aligned comment"]
+    assert new.index("      selfHeal: true") < new.index("  # a comment before the next block")
+
+
+def test_round_trip_edit_never_changes_a_keep_chomped_block_scalar():
+    text = "a:\n  b: |+\n    kept\n\n  c: 1\n"
+    out = yamlio.edit_text(text, [(0, ("a", "d"), 2)])
+    data = yamlio.load_text(out).documents[0].data
+    assert data["a"]["b"] == "kept\n\n" and data["a"]["d"] == 2
