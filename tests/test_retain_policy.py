@@ -76,8 +76,9 @@ def test_storage_classes_parameter(tmp_path):
 
 
 def test_values_keys_parameter(tmp_path):
-    files = {"apps/helm/x/values.yaml": "a:\n  cleanupPolicy: Delete\n  reclaimPolicy: Delete\n"}
-    assert [h.pos[0] for h in run_check(tmp_path, files)] == [2]
+    files = {"apps/helm/x/values.yaml": "a:\n  cleanupPolicy: Delete\n  reclaimPolicy: Delete\n"
+                                        "  whenDeleted: Delete\n"}
+    assert [h.pos[0] for h in run_check(tmp_path, files)] == [2, 3, 4]
     hits = run_check(tmp_path, files, values_keys={"reclaimPolicy": "Delete"})
     assert [h.pos[0] for h in hits] == [3]
 
