@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import catalog, checks, suppress
+from . import catalog, checks, parallel, suppress
 from .config import merge
 from .errors import UsageError
 from .findings import Finding, Hit, Severity, fingerprint
@@ -89,49 +88,19 @@ def _run_checks(model: RepoModel, jobs: list[tuple[catalog.RuleSpec, dict, str |
 
 def _run_forked(model: RepoModel, jobs: list[tuple[catalog.RuleSpec, dict, str | None]]
                 ) -> tuple[list[Finding], list[str]]:
-    """Run the checks on both cores: a forked child shares the model copy-on-write (nothing is
-    pickled but its findings) and runs the costlier half; any failure falls back to serial."""
-    import pickle
-
+    """Run the checks on both cores, the costlier half in a forked child (see parallel.py)."""
     heavy, light, load = [], [], [0, 0]
     for job in sorted(jobs, key=lambda j: -_COST.get(j[0].check, 1)):
         side = 0 if load[0] <= load[1] else 1
         load[side] += _COST.get(job[0].check, 1)
         (heavy if side == 0 else light).append(job)
-    read_fd, write_fd = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(read_fd)
-        os.close(write_fd)
-        return _run_checks(model, jobs)
-    if pid == 0:  # the child: run, send, and leave without running any parent cleanup
-        code = 0
-        try:
-            os.close(read_fd)
-            payload = pickle.dumps(_run_checks(model, heavy), protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(write_fd, "wb") as fh:
-                fh.write(payload)
-        except BaseException:  # noqa: BLE001
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    raw, crashed = _run_checks(model, light)
-    with os.fdopen(read_fd, "rb") as fh:
-        payload = fh.read()
-    _, status = os.waitpid(pid, 0)
-    if status != 0 or not payload:
-        more_raw, more_crashed = _run_checks(model, heavy)
-    else:
-        more_raw, more_crashed = pickle.loads(payload)
-    return raw + more_raw, crashed + more_crashed
+    (raw_h, crashed_h), (raw_l, crashed_l) = parallel.split(lambda: _run_checks(model, heavy),
+                                                            lambda: _run_checks(model, light))
+    return raw_l + raw_h, crashed_l + crashed_h
 
 
 def _parallel_ok(model: RepoModel) -> bool:
-    if not hasattr(os, "fork") or os.environ.get("GITOPS_KIT_JOBS") == "1":
-        return False
-    return len(model.files) >= PARALLEL_MIN_FILES and (os.cpu_count() or 1) > 1
+    return len(model.files) >= PARALLEL_MIN_FILES and parallel.available()
 
 
 def run(model: RepoModel, rules: list[catalog.RuleSpec]) -> Result:

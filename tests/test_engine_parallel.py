@@ -41,3 +41,27 @@ def test_a_crashing_child_falls_back_to_serial(tmp_path, monkeypatch):
     monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 1)
     monkeypatch.setattr(os, "fork", lambda: (_ for _ in ()).throw(OSError(11, "Resource temporarily unavailable")))
     assert run_lint(root).findings == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_forked_parse_equals_serial_parse(tmp_path, monkeypatch):
+    from gitops_kit import config, model
+
+    root = reference_copy(tmp_path / "repo")
+    overlay(root, {"dup.yaml": "a: &x {b: 1}\nc: *x\na: 2\n", "bad.yaml": "a: [\n"})
+    cfg = config.load(root)
+    monkeypatch.setenv("GITOPS_KIT_JOBS", "1")
+    serial = model.build(root, cfg)
+    monkeypatch.delenv("GITOPS_KIT_JOBS")
+    monkeypatch.setattr(model, "PARALLEL_PARSE_MIN_FILES", 1)
+    forked = model.build(root, cfg)
+    assert list(forked.files) == list(serial.files)
+    for rel, sf in serial.files.items():
+        other = forked.files[rel]
+        assert other.problems == sf.problems and other.text == sf.text
+        for a, b in zip(sf.documents, other.documents):
+            assert a.pos == b.pos and a.data == b.data
+            if isinstance(a.data, dict):
+                assert all(a.data.key_pos(k) == b.data.key_pos(k) and a.data.value_pos(k) == b.data.value_pos(k)
+                           for k in a.data)
+    assert len(forked.objects) == len(serial.objects)
