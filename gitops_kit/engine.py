@@ -63,8 +63,8 @@ def params_for(spec: catalog.RuleSpec, model: RepoModel) -> dict[str, Any]:
 
 # Relative cost of the checks on a large repository (measured on the 1000-app benchmark corpus);
 # used only to split the checks between two processes.
-_COST = {"avp_placeholder": 31, "plaintext_secret": 27, "node_tier": 21, "schema": 19, "retain_policy": 8,
-         "schema_unknown": 6, "topology_spread": 6, "network_policy": 6, "layout": 5}
+_COST = {"plaintext_secret": 27, "node_tier": 20, "schema": 18, "retain_policy": 11, "schema_unknown": 6,
+         "network_policy": 6, "topology_spread": 5, "layout": 5, "resource_quota": 3, "avp_placeholder": 2}
 # Below this many files a second process costs more than it saves.
 PARALLEL_MIN_FILES = 1500
 

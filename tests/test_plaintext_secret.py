@@ -295,3 +295,24 @@ def test_no_value_in_any_hit(tmp_path):
     assert len(hits) == 4
     for h in hits:
         assert secret[:6] not in h.message and secret[-6:] not in h.message and secret[:6] not in (h.key or "")
+
+
+def test_the_file_prefilter_never_skips_a_secret_looking_key_or_token():
+    """may_hold_secret is a superset test: whatever is_secret_key or find_secrets accepts, it keeps."""
+    from itertools import product
+
+    from gitops_kit.checks import _secrets
+
+    prefixes = ["", "db", "admin", "smtp", "client", "AWS", "x"]
+    words = sorted(_secrets.SECRET_WORDS) + [f"{q}Key" for q in sorted(_secrets.KEY_QUALIFIERS)]
+    checked = 0
+    for prefix, word, sep in product(prefixes, words, ["", "_", "-", ".", "__"]):
+        for key in {prefix + sep + word, (prefix + sep + word).upper(), prefix + word[:1].upper() + word[1:]}:
+            if _secrets.is_secret_key(key):
+                checked += 1
+                assert _secrets.may_hold_secret(f"{key}: hunter2\n"), key
+    assert checked > 200
+    for token in ["AKIA" + "A" * 16, "ghp_" + "a" * 36, "glpat-" + "a" * 20, "postgres://u:p@h/db",
+                  "-----BEGIN RSA PRIVATE KEY-----", "eyJhbGciOi.eyJzdWIi.sig"]:
+        assert _secrets.may_hold_secret(f"value: {token}\n"), token
+    assert not _secrets.may_hold_secret("apiVersion: v1\nkind: ResourceQuota\nspec: {hard: {pods: '10'}}\n")

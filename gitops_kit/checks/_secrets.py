@@ -77,6 +77,19 @@ CONNECTION_KIND = "connection string with a password"
 _ANY_FORMAT = re.compile(r"AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|hv[sbr]\.|eyJ|-----BEGIN|://")
 
 
+# Every secret-looking key contains one of these in its lower-cased text (see is_secret_key),
+# a Secret or secretGenerator says "secret", and every token format matches _ANY_FORMAT.
+_MAYBE_SECRET_KEY = re.compile(
+    r"pass|pwd|secret|token|cred|auth|(?:api|private|access|encryption|signing|master|license)[\W_]*key")
+
+
+def may_hold_secret(text: str) -> bool:
+    """False only when no value of this file's text can be a finding of plaintext-secret: a cheap
+    test on the raw text that lets the rule skip most network policies, quotas and namespaces.
+    Escapes in double-quoted strings could hide a word, so any backslash means "maybe"."""
+    return bool(_ANY_FORMAT.search(text) or "\\" in text or _MAYBE_SECRET_KEY.search(text.lower()))
+
+
 def words(name: str) -> list[str]:
     """A key name as lower-case words: ``adminPassword``, ``DB_PASSWORD``, ``smtp.password``."""
     return list(_words(name))

@@ -19,6 +19,7 @@ from . import _secrets as s
 
 _OPEN = "<path:"
 # AVP only matches lower-case "<path:"; any other case is found here to be reported as malformed.
+_SECRET_KIND = re.compile(r"""kind["']?\s*:\s*["']?Secret\b""")
 _OPEN_ANY_CASE = re.compile(r"<path:", re.IGNORECASE)
 _PATH = re.compile(r"[^\s#<>|/]+(?:/[^\s#<>|/]+)+")
 _PART = re.compile(r"[^\s#<>|]+")
@@ -46,7 +47,7 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
         raw = sf.text or ""
         # A placeholder needs a "<" or "%3" in some value, or base64 in a Secret; escapes ("\u003c")
         # are the only way a value holds a "<" its file's text lacks.
-        if "<" not in raw and "%3" not in raw and "Secret" not in raw and "\\" not in raw:
+        if "<" not in raw and "%3" not in raw and "\\" not in raw and not _SECRET_KIND.search(raw):
             continue
         lines = s.SourceLines(sf.text)
         for doc in sf.documents:
