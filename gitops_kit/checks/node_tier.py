@@ -65,7 +65,7 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
             for doc in sf.documents:
                 seen.add((sf.path, doc.index))
                 values = not is_object(doc.data)
-                for use in tier_uses(doc.data, label):
+                for use in _uses(sf, doc.data, label):
                     if values:
                         selected.add(bundle)
                     yield from judge(use, sf.path, ctx, f"#{doc.index}:{dotted(use.path)}")
@@ -98,7 +98,7 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
             continue
         bundle = bundle_of_path(model, obj.path)
         ctx = ctx_of(owners.app(bundle), bundle) if bundle else _Ctx(None, None, None)
-        uses = list(tier_uses(obj.data, label))
+        uses = _uses(obj.file, obj.data, label)
         for use in uses:
             yield from judge(use, obj.path, ctx, f"{obj.identity()}:{dotted(use.path)}")
         if (not uses and obj.kind in WARN_KINDS and bundle is not None and ctx.app is not None
@@ -156,3 +156,12 @@ def _template_spec_pos(data: YMap) -> tuple[int, int]:
         return spec.key_pos("template")
     return data.key_pos("spec") if "spec" in data else data.pos
 
+
+def _uses(sf: Any, tree: Any, label: str) -> list[TierUse]:
+    """tier_uses, skipped for a file whose text never mentions the label (nothing can select on
+    it there; an escape in a double-quoted string is the one way to hide it, so a backslash
+    means "look")."""
+    text = sf.text or ""
+    if label not in text and "\\" not in text:
+        return []
+    return list(tier_uses(tree, label))
