@@ -315,15 +315,20 @@ def crd_versions(objects: Iterable["K8sObject"]) -> Iterator[CRDVersion]:
 def to_json(value: Any) -> Any:
     """Plain JSON data from YMap/YSeq/QStr (the validator takes exact builtin types only).
     Non-string keys become their text, as the Kubernetes YAML-to-JSON conversion does."""
-    if isinstance(value, dict):
-        return {(k if type(k) is str else _key_text(k)): to_json(v) for k, v in value.items()}
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
+        return value
+    if isinstance(value, dict):  # the hot path: plain strings are passed through without a call
+        return {(k if type(k) is str else _key_text(k)): (v if type(v) is str else to_json(v))
+                for k, v in value.items()}
     if isinstance(value, list):
-        return [to_json(v) for v in value]
+        return [v if type(v) is str else to_json(v) for v in value]
     if isinstance(value, str):
-        return value if type(value) is str else str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)  # .nan/.inf have no JSON form; a string is a type error where numbers belong
-    if value is None or isinstance(value, (bool, int, float)):
+        return str(value)
+    if isinstance(value, float):
+        # .nan/.inf have no JSON form; a string is a type error where numbers belong
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, (bool, int)):
         return value
     return str(value)
 

@@ -50,9 +50,13 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
         yield from _object(obj, obj.path in partial, storage_classes)
     helm_prefix = model.config.helm_dir + "/"
     kustomization_docs = {id(data) for _, data in kustomizations}
+    deleting_values = {v for vals in values_keys.values() for v in vals}
     for path, sf in model.files.items():
         if not path.startswith(helm_prefix):
             continue
+        text = sf.text or ""
+        if "\\" not in text and not any(v in text for v in deleting_values):
+            continue  # no deleting value anywhere in the file (escapes are the one way to hide one)
         for doc in sf.documents:
             data = doc.data
             if id(data) in kustomization_docs:
