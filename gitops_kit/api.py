@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import catalog, config as config_mod, discover, engine
+from . import cache, catalog, config as config_mod, discover, engine
 from .findings import Finding, Severity
 from .model import RepoModel, build
 
@@ -47,10 +47,11 @@ class LintReport:
 
 def lint(paths: list[str] | None = None, *, config_file: str | None = None, select: list[str] | None = None,
          ignore: list[str] | None = None, min_severity: Severity = Severity.INFO,
-         baseline: Counter | None = None) -> LintReport:
+         baseline: Counter | None = None, use_cache: bool = False) -> LintReport:
     """Lint the repository containing ``paths[0]`` (default: the current directory).
 
     When files are named, findings are limited to them, but the rules see the whole repository.
+    ``use_cache`` reads and writes the parse cache in ``.gitops-kit-cache/`` (the CLI's default).
     """
     paths = list(paths or ["."])
     root = discover.find_root(Path(paths[0]))
@@ -60,14 +61,17 @@ def lint(paths: list[str] | None = None, *, config_file: str | None = None, sele
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        model = build(root, cfg)
+        model = build(root, cfg, use_cache=use_cache and cache.enabled())
+        only = _only_files(root, paths)
+        model.focus = frozenset(only) if only is not None else None
         specs = catalog.load()
         rules = engine.select_rules(specs, model, select, ignore)
         result = engine.run(model, rules)
+        if model.digests is not None:
+            _save_cache(model, result.secret_paths)
     finally:
         if was_enabled:
             gc.enable()
-    only = _only_files(root, paths)
     findings = [f for f in result.findings if f.severity >= min_severity]
     if only is not None:
         findings = [f for f in findings if f.path in only or any(f.path.startswith(d + "/") for d in only)]
@@ -78,6 +82,25 @@ def lint(paths: list[str] | None = None, *, config_file: str | None = None, sele
         findings, baselined = new_findings(findings, baseline)
     return LintReport(root, findings, len(model.files) + len(model.skipped), len(model.objects), result.rules_run,
                       result.suppressed, model, baselined)
+
+
+def _save_cache(model: RepoModel, secret_paths: set[str] | None) -> None:
+    """Write back the parse cache, without any file that holds (or, unchecked, may hold) a secret."""
+    from .checks._secrets import may_hold_secret
+
+    digests = model.digests or {}
+    if not model.cache_stale:
+        return
+    entries = {}
+    for rel, sf in model.files.items():
+        if rel not in digests:
+            continue
+        if secret_paths is not None and rel in secret_paths:
+            continue
+        if secret_paths is None and may_hold_secret(sf.text or ""):
+            continue
+        entries[rel] = (digests[rel], sf)
+    cache.save(model.root, entries)
 
 
 def _only_files(root: Path, paths: list[str]) -> set[str] | None:

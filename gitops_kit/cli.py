@@ -41,11 +41,13 @@ FORMATS = ["text", "json", "sarif", "codequality", "junit", "github"]
               help="Report only findings not recorded in this baseline file.")
 @click.option("--write-baseline", "write_baseline", type=click.Path(dir_okay=False),
               help="Record the current findings in this baseline file and exit 0.")
+@click.option("--no-cache", "no_cache", is_flag=True,
+              help="Neither read nor write the parse cache (.gitops-kit-cache/).")
 @click.option("--fix", "do_fix", is_flag=True, help="Fix the unambiguous findings in place (comment-preserving).")
 @click.option("--diff", "show_diff", is_flag=True, help="With --fix: show the fixes as a diff, write nothing.")
 def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], config_file: str | None, select: str | None,
          ignore_rules: str | None, severity: str, baseline_file: str | None, write_baseline: str | None,
-         do_fix: bool, show_diff: bool) -> None:
+         no_cache: bool, do_fix: bool, show_diff: bool) -> None:
     """Lint the repository containing PATHS (default: the current directory).
 
     Given files, findings are limited to them; the rules still see the whole repository.
@@ -71,7 +73,8 @@ def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], config_file
         accepted = baseline.read(Path(baseline_file))
     def again():
         return run_lint(list(paths) or None, config_file=config_file, select=_csv(select),
-                        ignore=_csv(ignore_rules), min_severity=Severity.parse(severity), baseline=accepted)
+                        ignore=_csv(ignore_rules), min_severity=Severity.parse(severity), baseline=accepted,
+                        use_cache=not no_cache)
 
     report = again()
     if show_diff and not do_fix:

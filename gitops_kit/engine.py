@@ -12,6 +12,7 @@ from .findings import Finding, Hit, Severity, fingerprint
 from .model import RepoModel
 
 SUPPRESSION = "suppression"
+SECRET_RULE = "plaintext-secret"
 
 
 @dataclass
@@ -22,6 +23,8 @@ class Result:
     rules_run: list[str]
     suppressed: int = 0
     crashed: list[str] = field(default_factory=list)
+    # Files in which plaintext-secret found something (suppressed or not); None: it did not run.
+    secret_paths: set[str] | None = None
 
 
 def select_rules(specs: dict[str, catalog.RuleSpec], model: RepoModel, select: list[str] | None,
@@ -109,19 +112,20 @@ def run(model: RepoModel, rules: list[catalog.RuleSpec]) -> Result:
     jobs = [(spec, params_for(spec, model), model.config.rule_settings(spec.id).get("severity"))
             for spec in rules if spec.check != SUPPRESSION]
     raw, crashed = _run_forked(model, jobs) if _parallel_ok(model) else _run_checks(model, jobs)
+    secret_paths = {f.path for f in raw if f.rule == SECRET_RULE} if SECRET_RULE in ran else None
     sups = suppress.collect(model)
     kept, dropped = suppress.apply(raw, sups)
     if SUPPRESSION in ran:
         spec = catalog.load()[SUPPRESSION]
         override = model.config.rule_settings(SUPPRESSION).get("severity")
         known = set(catalog.load())
-        for hit in _suppression_hits(sups, known, set(ran)):
+        for hit in _suppression_hits(sups, known, set(ran), partial=model.focus is not None):
             kept.append(_stamp(spec, hit, model, override))
     kept.sort(key=Finding.sort_key)
-    return Result(kept, ran, dropped, crashed)
+    return Result(kept, ran, dropped, crashed, secret_paths)
 
 
-def _suppression_hits(sups: list[suppress.Suppression], known: set[str], ran: set[str]):
+def _suppression_hits(sups: list[suppress.Suppression], known: set[str], ran: set[str], partial: bool = False):
     for sup in sups:
         where = {"line": "inline", "file": "file", "annotation": "annotation", "config": "config"}[sup.kind]
         key = f"{sup.kind}:{','.join(sup.rules)}:{sup.glob or ''}:{sup.app or ''}"
@@ -133,7 +137,9 @@ def _suppression_hits(sups: list[suppress.Suppression], known: set[str], ran: se
             yield Hit(sup.path, (sup.line, sup.column),
                       f"{where} suppression of {', '.join(sup.rules)} has no reason; add reason=\"...\"",
                       key=key + ":reason")
-        unused = [r for r in sup.rules if r in known and r in ran and r not in sup.used]
+        # A config ignore may cover files outside a partial (pre-commit) run: unknown whether used.
+        unused = [] if partial and sup.kind == "config" else [
+            r for r in sup.rules if r in known and r in ran and r not in sup.used]
         if unused:
             yield Hit(sup.path, (sup.line, sup.column),
                       f"{where} suppression of {', '.join(unused)} suppresses nothing; remove it",

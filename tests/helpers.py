@@ -16,7 +16,7 @@ _EXPECT = re.compile(r"#\s*expect:\s*([a-z0-9,\- ]+)\s*$")
 
 def reference_copy(dest: Path) -> Path:
     """A fresh copy of the reference example at ``dest``."""
-    shutil.copytree(REFERENCE, dest, symlinks=True)
+    shutil.copytree(REFERENCE, dest, symlinks=True, ignore=shutil.ignore_patterns(".gitops-kit-cache"))
     return dest
 
 

@@ -24,6 +24,7 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int] | None]:
     """Every file (bytes, permission bits) and directory (None) below ``root``."""
     out: dict[str, tuple[bytes, int] | None] = {}
     for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != ".gitops-kit-cache"]  # lint's parse cache, git-ignored
         for d in dirnames:
             out[Path(dirpath, d).relative_to(root).as_posix() + "/"] = None
         for f in filenames:

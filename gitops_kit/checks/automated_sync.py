@@ -12,6 +12,8 @@ from ..yamlio import YMap
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     required = params["require"]
     for app in model.applications:
+        if not model.in_focus(app.path):
+            continue
         ident = app.obj.identity()
         spec = app.obj.spec
         if spec is None:

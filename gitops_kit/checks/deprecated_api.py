@@ -28,6 +28,8 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     apis = {api for api, _ in index}
     skips = [s for s in params.get("skip_files") or [] if isinstance(s, str)]
     for obj in model.objects:
+        if not model.in_focus(obj.path):
+            continue
         if obj.api_version not in apis:
             continue
         entry = index.get((obj.api_version, obj.kind)) or index.get((obj.api_version, "*"))

@@ -28,6 +28,8 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     skip_kinds = {str(k) for k in params.get("skip_kinds") or ()}
     literal_keys = {str(k).lower() for k in params.get("literal_keys") or ()}
     for path, sf in model.files.items():
+        if not model.in_focus(path):
+            continue
         if not s.may_hold_secret(sf.text or ""):
             continue
         scanner = _Scanner(path, s.SourceLines(sf.text), literal_keys)

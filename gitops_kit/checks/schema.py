@@ -18,6 +18,8 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
         yield Hit(path, (line or 1, 1), sset.note, key="kubernetes-version",
                   severity=None if sset.version is None else Severity.INFO)
     for target in schemas_k8s.targets(model, params.get("skip_files") or []):
+        if not model.in_focus(target.path):
+            continue
         if target.file_schema is not None:
             validator = sset.project_validator(target.file_schema)
             what = target.label

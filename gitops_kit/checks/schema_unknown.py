@@ -13,6 +13,8 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     sset = schemas_k8s.for_model(model)
     gone = _removed_apis(model)
     for target in schemas_k8s.targets(model, params.get("skip_files") or []):
+        if not model.in_focus(target.path):
+            continue
         if target.file_schema is not None or target.obj is None:
             continue
         api, kind = target.api_version or "", target.kind or ""

@@ -58,6 +58,8 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     replica_keys = tuple(params.get("replica_keys") or ("replicas", "replicaCount"))
 
     for obj in model.kind(*WORKLOAD_KINDS):
+        if not model.in_focus(obj.path):
+            continue
         spec = obj.spec
         if spec is None:
             continue
@@ -74,6 +76,8 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
 
     for bundle in sorted(model.bundles):
         for fname, sf in helm_dir_files(model, bundle):
+            if not model.in_focus(sf.path):
+                continue
             if not fname.startswith("values") or not fname.endswith((".yaml", ".yml")):
                 continue
             for doc in sf.documents:

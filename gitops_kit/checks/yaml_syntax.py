@@ -10,6 +10,8 @@ from ..model import RepoModel
 
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     for sf in model.files.values():
+        if not model.in_focus(sf.path):
+            continue
         templated = sf.text is not None and "{{" in sf.text
         for p in sf.problems:
             message = p.message
@@ -18,5 +20,7 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
                            "directory or exclude it in .gitops-kit.yaml"
             yield Hit(sf.path, (p.line, p.column), message, key=f"{p.message}@{p.line}")
     for skip in model.skipped:
+        if not model.in_focus(skip.path):
+            continue
         yield Hit(skip.path, (1, 1), skip.reason, key=skip.reason,
                   severity=None if skip.error else Severity.INFO)

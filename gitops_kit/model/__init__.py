@@ -240,6 +240,13 @@ class RepoModel:
     apps_by_name: dict[str, list[Application]] = field(default_factory=dict)
     # CustomResourceDefinitions from config ``crds:`` entries outside the repository.
     external_crds: list[K8sObject] = field(default_factory=list)
+    # Content digest of each file, when the parse cache was used, and whether it needs writing back.
+    digests: dict[str, bytes] | None = None
+    cache_stale: bool = False
+    # The files whose findings are wanted (pre-commit: the committed files), or None for all.
+    # Rules whose findings for a file depend on that file alone may skip the others; every
+    # other rule still reads the whole repository.
+    focus: frozenset[str] | None = None
 
     def exists(self, rel: str) -> bool:
         """Whether a repo-relative path (file or directory) exists in the walked tree."""
@@ -259,6 +266,13 @@ class RepoModel:
 
     def child_apps(self) -> Iterator[Application]:
         return (a for a in self.applications if not a.is_root)
+
+    def in_focus(self, path: str) -> bool:
+        """Whether findings in ``path`` are wanted in this run."""
+        focus = self.focus
+        if focus is None or path in focus:
+            return True
+        return any(path.startswith(d + "/") for d in focus)
 
     def kustomizations(self) -> list[tuple[str, YMap]]:
         """(path, document) of every Kustomization in the repository, in path order."""
@@ -349,18 +363,23 @@ def _load_file(path: Path, rel: str) -> SourceFile:
         raw = path.read_bytes()
     except OSError as exc:
         return SourceFile(rel, None, [], [yamlio.Problem(1, 1, f"cannot read file: {exc.strerror}", True)])
-    text, problems = yamlio.decode(raw)
-    if text is None:
-        return SourceFile(rel, None, [], problems)
-    loaded = yamlio.load_text(text)
-    return SourceFile(rel, text, loaded.documents, problems + loaded.problems)
+    return _parse_raw(rel, raw)
 
 
-def build(root: Path, config: Config, only: set[str] | None = None) -> RepoModel:
-    """Walk, parse each YAML file once, and index what the rules need."""
+def build(root: Path, config: Config, use_cache: bool = False) -> RepoModel:
+    """Walk, parse each YAML file once, and index what the rules need.
+
+    With ``use_cache``, files whose bytes are unchanged since the last run come from the parse
+    cache (see cache.py); ``model.digests`` then holds every file's content digest."""
     walked = discover.walk(root, config.exclude, config.max_file_bytes)
-    files = _parse_all(root, walked.yaml_files)
+    digests: dict[str, bytes] | None = None
+    stale = False
+    if use_cache:
+        files, digests, stale = _parse_cached(root, walked.yaml_files)
+    else:
+        files = _parse_all(root, walked.yaml_files)
     model = assemble(root, config, files, walked)
+    model.digests, model.cache_stale = digests, stale
     model.external_crds = _external_crds(root, config)
     return model
 
@@ -393,6 +412,44 @@ def _parse_all(root: Path, rels: list[str]) -> dict[str, SourceFile]:
                                   lambda: [load_file(root, rel) for rel in halves[1]])
     parsed = {sf.path: sf for sf in (*theirs, *mine)}
     return {rel: parsed[rel] for rel in rels}
+
+
+def _parse_cached(root: Path, rels: list[str]) -> tuple[dict[str, SourceFile], dict[str, bytes], bool]:
+    """Read and hash every file; parse only those the cache does not hold with the same bytes."""
+    from .. import cache
+
+    cached = cache.load(root)
+    files: dict[str, SourceFile] = {}
+    digests: dict[str, bytes] = {}
+    misses: list[str] = []
+    for rel in rels:
+        try:
+            raw = (root / rel).read_bytes()
+        except OSError:
+            misses.append(rel)  # parsed (and reported) the usual way
+            continue
+        key = cache.digest(raw)
+        digests[rel] = key
+        hit = cached.get(rel)
+        if hit is not None and hit[0] == key:
+            files[rel] = hit[1]
+        elif len(misses) < PARALLEL_PARSE_MIN_FILES:
+            files[rel] = _parse_raw(rel, raw)
+        else:
+            misses.append(rel)
+    if misses:
+        files.update(_parse_all(root, misses))
+    stale = len(cached) != len(rels) or any(cached.get(rel) is None or cached[rel][1] is not files[rel]
+                                            for rel in rels)
+    return {rel: files[rel] for rel in rels}, digests, stale
+
+
+def _parse_raw(rel: str, raw: bytes) -> SourceFile:
+    text, problems = yamlio.decode(raw)
+    if text is None:
+        return SourceFile(rel, None, [], problems)
+    loaded = yamlio.load_text(text)
+    return SourceFile(rel, text, loaded.documents, problems + loaded.problems)
 
 
 def _external_crds(root: Path, config: Config) -> list[K8sObject]:

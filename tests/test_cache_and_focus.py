@@ -1,0 +1,117 @@
+"""The parse cache (never wrong, never code, never a secret) and focused (pre-commit) runs."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import pickle
+
+import pytest
+
+from gitops_kit import cache, model
+from gitops_kit.cli import main
+from helpers import overlay, reference_copy, run_lint
+
+SECRET = "hunter2-Sup3r-s3cret-value"
+
+
+@pytest.fixture(autouse=True)
+def private_key_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+
+
+def broken(tmp_path):
+    root = reference_copy(tmp_path / "repo")
+    overlay(root, {
+        "dup.yaml": "a: 1\na: 2\n",
+        "apps/helm/netbox/values.yaml": f"netbox:\n  superuserPassword: {SECRET}\n",
+        "apps/manifests/netbox/quota.yaml": None,
+    })
+    app = root / "argo" / "apps" / "awx-app.yaml"
+    app.write_text(app.read_text().replace("selfHeal: true", "selfHeal: false").replace('sync-wave: "0"', "sync-wave: 0"))
+    return root
+
+
+# --- focus ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("rel", ["dup.yaml", "apps/helm/netbox/values.yaml", "argo/apps/awx-app.yaml",
+                                 "argo/apps/netbox-app.yaml", "apps/manifests/awx", "argo/root-apps.yaml"])
+def test_a_focused_run_reports_exactly_what_the_full_run_reports_there(tmp_path, rel):
+    root = broken(tmp_path)
+    full = run_lint(root).findings
+    focused = run_lint(root / rel).findings
+    want = [f for f in full if f.path == rel or f.path.startswith(rel + "/")]
+    assert focused == want
+
+
+def test_focused_run_does_not_report_config_ignores_as_unused(tmp_path):
+    root = broken(tmp_path)
+    cfg = root / ".gitops-kit.yaml"
+    cfg.write_text(cfg.read_text() + 'ignore:\n  - {rules: [yaml-syntax], path: "dup.yaml", reason: "legacy"}\n')
+    assert [f for f in run_lint(root).findings if f.rule == "suppression"] == []
+    focused = run_lint(root / ".gitops-kit.yaml").findings
+    assert [f for f in focused if f.rule == "suppression"] == []
+
+
+# --- cache --------------------------------------------------------------------------------------
+
+def count_parses(monkeypatch):
+    calls = {"n": 0}
+    real = model._parse_raw
+
+    def counting(rel, raw):
+        calls["n"] += 1
+        return real(rel, raw)
+
+    monkeypatch.setattr(model, "_parse_raw", counting)
+    return calls
+
+
+def test_second_run_parses_only_changed_files_and_reports_the_same(tmp_path, monkeypatch, capsys):
+    root = broken(tmp_path)
+    assert main(["lint", str(root), "--format", "json"]) == 1
+    first = capsys.readouterr().out
+    calls = count_parses(monkeypatch)
+    assert main(["lint", str(root), "--format", "json"]) == 1
+    assert capsys.readouterr().out == first
+    assert calls["n"] == 1  # only the file with the secret, which is never cached
+    target = root / "argo" / "apps" / "filebrowser-app.yaml"
+    target.write_text(target.read_text().replace("selfHeal: true", "selfHeal: false"))
+    calls["n"] = 0
+    main(["lint", str(root), "--format", "json"])
+    out = capsys.readouterr().out
+    assert calls["n"] == 2 and "filebrowser-app.yaml" in out
+
+
+def test_cache_never_holds_a_secret_and_is_ignored_by_git(tmp_path, capsys):
+    root = broken(tmp_path)
+    main(["lint", str(root)])
+    blob = (root / cache.DIR / cache.FILE).read_bytes()
+    assert SECRET.encode() not in blob and b"superuserPassword" not in blob
+    assert "*" in (root / cache.DIR / ".gitignore").read_text()
+
+
+def test_a_crafted_cache_is_never_loaded(tmp_path, capsys):
+    root = reference_copy(tmp_path / "repo")
+    main(["lint", str(root)])
+
+    class Boom:
+        def __reduce__(self):
+            return (exec, ("raise SystemExit('pwned')",))
+
+    payload = pickle.dumps({"version": "0.1.0", "entries": {"x.yaml": (b"", Boom())}})
+    (root / cache.DIR / cache.FILE).write_bytes(hmac.new(b"k" * 32, payload, hashlib.sha256).digest() + payload)
+    assert main(["lint", str(root)]) == 0  # the HMAC does not match: ignored, never unpickled
+    assert "pwned" not in capsys.readouterr().out
+
+
+def test_no_cache_writes_nothing(tmp_path):
+    root = reference_copy(tmp_path / "repo")
+    assert main(["lint", str(root), "--no-cache"]) == 0
+    assert not (root / cache.DIR).exists()
+
+
+def test_unwritable_cache_is_not_an_error(tmp_path):
+    root = reference_copy(tmp_path / "repo")
+    (root / cache.DIR).write_text("a file where the folder should be")
+    assert main(["lint", str(root)]) == 0
