@@ -89,7 +89,7 @@ def _save_cache(model: RepoModel, secret_paths: set[str] | None) -> None:
     from .checks._secrets import may_hold_secret
 
     digests = model.digests or {}
-    if not model.cache_stale:
+    if not model.cache_stale or not cache.writable():
         return
     entries = {}
     for rel, sf in model.files.items():
@@ -100,7 +100,7 @@ def _save_cache(model: RepoModel, secret_paths: set[str] | None) -> None:
         if secret_paths is None and may_hold_secret(sf.text or ""):
             continue
         entries[rel] = (digests[rel], sf)
-    cache.save(model.root, entries)
+    cache.save(model.root, entries, model.cache_stale)
 
 
 def _only_files(root: Path, paths: list[str]) -> set[str] | None:

@@ -25,12 +25,28 @@ from typing import Any
 from . import __version__
 
 DIR = ".gitops-kit-cache"
-FILE = "parse-v1.bin"
+# Entries are spread over shards by path, so a commit that changes a few files rewrites a few
+# small shards, not the whole cache.
+SHARDS = 16
+
+
+def shard_of(rel: str) -> int:
+    """The shard a repository path's entry lives in."""
+    return hashlib.sha256(rel.encode("utf-8", "surrogateescape")).digest()[0] % SHARDS
+
+
+def _file(shard: int) -> str:
+    return f"parse-v1-{shard:02d}.bin"
 
 
 def enabled() -> bool:
     """Off with GITOPS_KIT_NO_CACHE=1 (set by ``lint --no-cache``)."""
     return os.environ.get("GITOPS_KIT_NO_CACHE") != "1"
+
+
+def writable() -> bool:
+    """Not written in CI (a fresh checkout every run gains nothing from it), unless asked to."""
+    return os.environ.get("GITOPS_KIT_CACHE") == "1" or not os.environ.get("CI")
 
 
 def digest(raw: bytes) -> bytes:
@@ -69,42 +85,53 @@ def load(root: Path) -> dict[str, tuple[bytes, Any]]:
     key = _key()
     if key is None:
         return {}
-    try:
-        blob = (root / DIR / FILE).read_bytes()
-    except OSError:
-        return {}
-    mac, payload = blob[:32], blob[32:]
-    if len(mac) != 32 or not hmac.compare_digest(mac, hmac.new(key, payload, hashlib.sha256).digest()):
-        return {}
-    try:
-        data = pickle.loads(payload)
-    except Exception:  # noqa: BLE001 - a cache we cannot read is simply no cache
-        return {}
-    if not isinstance(data, dict) or data.get("version") != __version__:
-        return {}
-    entries = data.get("entries")
-    return entries if isinstance(entries, dict) else {}
+    out: dict[str, tuple[bytes, Any]] = {}
+    for shard in range(SHARDS):
+        try:
+            blob = (root / DIR / _file(shard)).read_bytes()
+        except OSError:
+            continue
+        mac, payload = blob[:32], blob[32:]
+        if len(mac) != 32 or not hmac.compare_digest(mac, hmac.new(key, payload, hashlib.sha256).digest()):
+            continue  # not written with this user's key: never unpickled
+        try:
+            data = pickle.loads(payload)
+        except Exception:  # noqa: BLE001 - a shard we cannot read is simply not cached
+            continue
+        if isinstance(data, dict) and data.get("version") == __version__ and isinstance(data.get("entries"), dict):
+            out.update(data["entries"])
+    return out
 
 
-def save(root: Path, entries: dict[str, tuple[bytes, Any]]) -> None:
-    """Write the cache atomically; any failure (read-only checkout, full disk) is ignored."""
+def save(root: Path, entries: dict[str, tuple[bytes, Any]], shards: set[int]) -> None:
+    """Rewrite the given shards atomically; any failure (read-only checkout, full disk) is ignored."""
     key = _key()
-    if key is None:
+    if key is None or not shards:
         return
     folder = root / DIR
+    by_shard: dict[int, dict[str, tuple[bytes, Any]]] = {s: {} for s in shards}
+    for rel, entry in entries.items():
+        s = shard_of(rel)
+        if s in by_shard:
+            by_shard[s][rel] = entry
     try:
-        payload = pickle.dumps({"version": __version__, "entries": entries}, protocol=pickle.HIGHEST_PROTOCOL)
         folder.mkdir(exist_ok=True)
         ignore = folder / ".gitignore"
         if not ignore.exists():
             ignore.write_text("# written by gitops-kit: the parse cache is never committed\n*\n")
-        tmp = folder / f".{FILE}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as fh:
-            fh.write(hmac.new(key, payload, hashlib.sha256).digest())
-            fh.write(payload)
-        os.replace(tmp, folder / FILE)
-    except (OSError, pickle.PicklingError, RecursionError):
+    except OSError:
+        return
+    for shard, part in sorted(by_shard.items()):
+        tmp = folder / f".{_file(shard)}.{os.getpid()}.tmp"
         try:
-            tmp.unlink()  # type: ignore[possibly-undefined]
-        except (OSError, NameError):
-            pass
+            payload = pickle.dumps({"version": __version__, "entries": part}, protocol=pickle.HIGHEST_PROTOCOL)
+            with open(tmp, "wb") as fh:
+                fh.write(hmac.new(key, payload, hashlib.sha256).digest())
+                fh.write(payload)
+            os.replace(tmp, folder / _file(shard))
+        except (OSError, pickle.PicklingError, RecursionError):
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+            return

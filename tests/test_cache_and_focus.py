@@ -18,6 +18,7 @@ SECRET = "hunter2-Sup3r-s3cret-value"
 @pytest.fixture(autouse=True)
 def private_key_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("CI", raising=False)  # the cache is not written in CI
 
 
 def broken(tmp_path):
@@ -29,19 +30,29 @@ def broken(tmp_path):
     })
     app = root / "argo" / "apps" / "awx-app.yaml"
     app.write_text(app.read_text().replace("selfHeal: true", "selfHeal: false").replace('sync-wave: "0"', "sync-wave: 0"))
+    values = root / "apps" / "helm" / "filebrowser" / "values.yaml"
+    values.write_text(values.read_text().replace("example.com/role: worker", "example.com/role: control"))
+    vault = root / "apps" / "helm" / "vault-ha" / "values.yaml"
+    vault.write_text(vault.read_text().replace("example.com/role", "example.com/zone"))
     return root
 
 
 # --- focus ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("rel", ["dup.yaml", "apps/helm/netbox/values.yaml", "argo/apps/awx-app.yaml",
-                                 "argo/apps/netbox-app.yaml", "apps/manifests/awx", "argo/root-apps.yaml"])
+                                 "argo/apps/netbox-app.yaml", "apps/manifests/awx", "argo/root-apps.yaml",
+                                 "apps/helm/filebrowser/values.yaml", "argo/apps/filebrowser-app.yaml",
+                                 "apps/helm/vault-ha/values.yaml", "argo/platform/vault-ha-app.yaml",
+                                 "apps/manifests/postgres/cluster.yaml"])
 def test_a_focused_run_reports_exactly_what_the_full_run_reports_there(tmp_path, rel):
     root = broken(tmp_path)
     full = run_lint(root).findings
     focused = run_lint(root / rel).findings
     want = [f for f in full if f.path == rel or f.path.startswith(rel + "/")]
     assert focused == want
+    assert want or rel in ("argo/apps/netbox-app.yaml", "argo/root-apps.yaml", "argo/apps/filebrowser-app.yaml",
+                           "argo/platform/vault-ha-app.yaml", "apps/manifests/postgres/cluster.yaml",
+                           "apps/manifests/awx")
 
 
 def test_focused_run_does_not_report_config_ignores_as_unused(tmp_path):
@@ -86,7 +97,8 @@ def test_second_run_parses_only_changed_files_and_reports_the_same(tmp_path, mon
 def test_cache_never_holds_a_secret_and_is_ignored_by_git(tmp_path, capsys):
     root = broken(tmp_path)
     main(["lint", str(root)])
-    blob = (root / cache.DIR / cache.FILE).read_bytes()
+    blob = b"".join(p.read_bytes() for p in (root / cache.DIR).glob("*.bin"))
+    assert blob
     assert SECRET.encode() not in blob and b"superuserPassword" not in blob
     assert "*" in (root / cache.DIR / ".gitignore").read_text()
 
@@ -100,7 +112,8 @@ def test_a_crafted_cache_is_never_loaded(tmp_path, capsys):
             return (exec, ("raise SystemExit('pwned')",))
 
     payload = pickle.dumps({"version": "0.1.0", "entries": {"x.yaml": (b"", Boom())}})
-    (root / cache.DIR / cache.FILE).write_bytes(hmac.new(b"k" * 32, payload, hashlib.sha256).digest() + payload)
+    for shard in (root / cache.DIR).glob("*.bin"):
+        shard.write_bytes(hmac.new(b"k" * 32, payload, hashlib.sha256).digest() + payload)
     assert main(["lint", str(root)]) == 0  # the HMAC does not match: ignored, never unpickled
     assert "pwned" not in capsys.readouterr().out
 
@@ -115,3 +128,22 @@ def test_unwritable_cache_is_not_an_error(tmp_path):
     root = reference_copy(tmp_path / "repo")
     (root / cache.DIR).write_text("a file where the folder should be")
     assert main(["lint", str(root)]) == 0
+
+
+def test_a_commit_rewrites_only_the_shards_it_touches(tmp_path, capsys):
+    root = reference_copy(tmp_path / "repo")
+    main(["lint", str(root)])
+    shards = sorted((root / cache.DIR).glob("*.bin"))
+    before = {p.name: p.stat().st_mtime_ns for p in shards}
+    target = root / "argo" / "apps" / "awx-app.yaml"
+    target.write_text(target.read_text() + "# touched\n")
+    main(["lint", str(target)])
+    changed = {p.name for p in (root / cache.DIR).glob("*.bin") if p.stat().st_mtime_ns != before.get(p.name)}
+    assert changed == {f"parse-v1-{cache.shard_of('argo/apps/awx-app.yaml'):02d}.bin"}
+
+
+def test_not_written_in_ci(tmp_path, monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    root = reference_copy(tmp_path / "repo")
+    assert main(["lint", str(root)]) == 0
+    assert not (root / cache.DIR).exists()

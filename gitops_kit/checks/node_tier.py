@@ -54,9 +54,22 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
                       f"but its tier is {ctx.tier!r}" + (f" (layer {ctx.layer})" if ctx.layer else ""),
                       app=ctx.app, key=key)
 
+    def relevant(bundle: str | None) -> bool:
+        """In a focused run, only bundles with a file in focus can have findings there."""
+        if model.focus is None:
+            return True
+        if bundle is None:
+            return False
+        b = model.bundles.get(bundle)
+        app = owners.app(bundle)
+        paths = [sf.path for sf in b.helm_files.values()] + [o.path for o in b.manifests] if b else []
+        return any(model.in_focus(p) for p in paths) or (app is not None and model.in_focus(app.path))
+
     # Values files, kustomize valuesInline: the chart's own placement.
     candidates: dict[str, list[Any]] = {}
     for bundle in sorted(model.bundles):
+        if not relevant(bundle):
+            continue
         ctx = ctx_of(owners.app(bundle), bundle)
         for fname, sf in helm_dir_files(model, bundle):
             if fname in HELM_META_FILES:
@@ -80,6 +93,8 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     # Applications: helm.valuesObject, helm.values text and helm.parameters of their sources.
     for app in model.applications:
         bundle = owners.bundle(app)
+        if not (model.in_focus(app.path) or relevant(bundle)):
+            continue
         ctx = ctx_of(app, None)
         for src in app.sources:
             helm = src.get("helm")
@@ -96,6 +111,8 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     for obj in model.objects:
         if (obj.path, obj.doc) in seen or (obj.kind == "Application" and obj.group == "argoproj.io"):
             continue
+        if not model.in_focus(obj.path):
+            continue  # its findings are its own file's
         bundle = bundle_of_path(model, obj.path)
         ctx = ctx_of(owners.app(bundle), bundle) if bundle else _Ctx(None, None, None)
         uses = _uses(obj.file, obj.data, label)

@@ -240,9 +240,9 @@ class RepoModel:
     apps_by_name: dict[str, list[Application]] = field(default_factory=dict)
     # CustomResourceDefinitions from config ``crds:`` entries outside the repository.
     external_crds: list[K8sObject] = field(default_factory=list)
-    # Content digest of each file, when the parse cache was used, and whether it needs writing back.
+    # Content digest of each file, when the parse cache was used, and its shards to write back.
     digests: dict[str, bytes] | None = None
-    cache_stale: bool = False
+    cache_stale: set[int] = field(default_factory=set)
     # The files whose findings are wanted (pre-commit: the committed files), or None for all.
     # Rules whose findings for a file depend on that file alone may skip the others; every
     # other rule still reads the whole repository.
@@ -373,7 +373,7 @@ def build(root: Path, config: Config, use_cache: bool = False) -> RepoModel:
     cache (see cache.py); ``model.digests`` then holds every file's content digest."""
     walked = discover.walk(root, config.exclude, config.max_file_bytes)
     digests: dict[str, bytes] | None = None
-    stale = False
+    stale: set[int] = set()
     if use_cache:
         files, digests, stale = _parse_cached(root, walked.yaml_files)
     else:
@@ -414,7 +414,7 @@ def _parse_all(root: Path, rels: list[str]) -> dict[str, SourceFile]:
     return {rel: parsed[rel] for rel in rels}
 
 
-def _parse_cached(root: Path, rels: list[str]) -> tuple[dict[str, SourceFile], dict[str, bytes], bool]:
+def _parse_cached(root: Path, rels: list[str]) -> tuple[dict[str, SourceFile], dict[str, bytes], set[int]]:
     """Read and hash every file; parse only those the cache does not hold with the same bytes."""
     from .. import cache
 
@@ -439,8 +439,9 @@ def _parse_cached(root: Path, rels: list[str]) -> tuple[dict[str, SourceFile], d
             misses.append(rel)
     if misses:
         files.update(_parse_all(root, misses))
-    stale = len(cached) != len(rels) or any(cached.get(rel) is None or cached[rel][1] is not files[rel]
-                                            for rel in rels)
+    current = set(rels)
+    stale = {cache.shard_of(rel) for rel in rels if cached.get(rel) is None or cached[rel][1] is not files[rel]}
+    stale |= {cache.shard_of(rel) for rel in cached if rel not in current}
     return {rel: files[rel] for rel in rels}, digests, stale
 
 
