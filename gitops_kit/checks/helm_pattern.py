@@ -7,7 +7,7 @@ import re
 from typing import Any, Iterator
 
 from ..findings import Hit, show
-from ..model import KUSTOMIZATION_FILES, Application, RepoModel
+from ..model import KUSTOMIZATION_FILES, RepoModel
 from ..yamlio import YMap, YSeq
 from ._apps import version_problem
 
@@ -21,9 +21,6 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     yield from _version_files(model)
     yield from _refs(model)
 
-
-def _label(app: Application) -> str:
-    return repr(app.name) if app.name else f"in {app.path}"
 
 
 def _ambiguous(model: RepoModel) -> Iterator[Hit]:
@@ -47,14 +44,14 @@ def _chart_sources(model: RepoModel) -> Iterator[Hit]:
                 continue
             key = f"{ident}:chart:{source.index}:{chart}"
             if "targetRevision" not in source.data:
-                yield Hit(app.path, source.data.key_pos("chart"), f"Application {_label(app)}: chart {chart!r} has no "
+                yield Hit(app.path, source.data.key_pos("chart"), f"Application {app.label}: chart {chart!r} has no "
                           "targetRevision, so any sync may pull a new chart version; pin an exact version",
                           app=app.name or None, key=key)
                 continue
             rev = source.target_revision
             problem = version_problem(rev)
             if problem is not None:
-                yield Hit(app.path, source.pos("targetRevision"), f"Application {_label(app)}: chart {chart!r} "
+                yield Hit(app.path, source.pos("targetRevision"), f"Application {app.label}: chart {chart!r} "
                           f"targetRevision {show(rev)} is not an exact version ({problem})", app=app.name or None,
                           key=key)
 
@@ -107,6 +104,6 @@ def _refs(model: RepoModel) -> Iterator[Hit]:
                 else:
                     why = (f"refers to ${name}, but $-references only work between spec.sources, "
                            f"and none has ref: {name}")
-                yield Hit(app.path, pos, f"Application {_label(app)}: value file {show(value_file)} {why}",
+                yield Hit(app.path, pos, f"Application {app.label}: value file {show(value_file)} {why}",
                           app=app.name or None,
                           key=f"{app.obj.identity()}:ref:{source.index}:{value_file}")

@@ -28,9 +28,6 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     yield from _paths_exist(model)
 
 
-def _label(app: Application) -> str:
-    return repr(app.name) if app.name else f"in {app.path}"
-
 
 # --- roots ---------------------------------------------------------------------------------------
 
@@ -94,7 +91,7 @@ def _root_sources(model: RepoModel, spec: LayerSpec, is_first: bool, root: Appli
     mine = [s for s in root.sources
             if s.chart is None and s.path is not None and (not known or model.is_this_repo(s.repo_url))]
     if not mine:
-        yield Hit(root.path, _source_key_pos(root), f"root {_label(root)} has no source path in this repository, "
+        yield Hit(root.path, _source_key_pos(root), f"root {root.label} has no source path in this repository, "
                   f"so it cannot deploy {spec.dir}/", app=root.name or None, key=f"{ident}:root-source")
         return
     live = [s for s in mine if model.exists(s.path or "")]  # a missing path is reported by _paths_exist
@@ -107,7 +104,7 @@ def _root_sources(model: RepoModel, spec: LayerSpec, is_first: bool, root: Appli
         want = repr(spec.dir)
         if is_first:
             want += f" (or {parent or '.'!r} with directory.recurse: true and an include)"
-        yield Hit(root.path, s.pos("path"), f"root {_label(root)} has source path {show(s.path)}, not its layer "
+        yield Hit(root.path, s.pos("path"), f"root {root.label} has source path {show(s.path)}, not its layer "
                   f"directory {want}", app=root.name or None, key=f"{ident}:root-path:{s.index}")
     if misplaced:
         return  # the path is the fix; coverage details would only repeat it
@@ -118,14 +115,14 @@ def _root_sources(model: RepoModel, spec: LayerSpec, is_first: bool, root: Appli
     probe = f"{spec.dir}/{PROBE}"
     if renders(probe) is None:
         reason, where = _why_not(live[0], probe)
-        yield Hit(root.path, where, f"root {_label(root)} does not render its layer directory {spec.dir}/: {reason}",
+        yield Hit(root.path, where, f"root {root.label} does not render its layer directory {spec.dir}/: {reason}",
                   app=root.name or None, key=f"{ident}:root-covers")
     else:
         for child in model.layers[spec.name].apps:
             if renders(child.path) is None:
                 reason, _ = _why_not(live[0], child.path)
-                yield Hit(child.path, name_pos(child), f"Application {_label(child)} is not deployed by root "
-                          f"{_label(root)}: {reason}", app=child.name or None,
+                yield Hit(child.path, name_pos(child), f"Application {child.label} is not deployed by root "
+                          f"{root.label}: {reason}", app=child.name or None,
                           key=f"{child.obj.identity()}:not-rendered")
 
     for other in model.config.layers:
@@ -135,7 +132,7 @@ def _root_sources(model: RepoModel, spec: LayerSpec, is_first: bool, root: Appli
         for rel in candidates:
             source = renders(rel)
             if source is not None:
-                yield Hit(root.path, _filter_pos(source), f"root {_label(root)} also renders {other.dir}/ (layer "
+                yield Hit(root.path, _filter_pos(source), f"root {root.label} also renders {other.dir}/ (layer "
                           f"{other.name!r}): its Applications would sync with layer {spec.name!r} instead of in "
                           "their own wave", app=root.name or None, key=f"{ident}:reaches:{other.name}")
                 break
@@ -144,7 +141,7 @@ def _root_sources(model: RepoModel, spec: LayerSpec, is_first: bool, root: Appli
         missing = [o.root for o in model.config.layers[1:] if renders(o.root) is None]
         if missing:
             hint = _include_hint(model, parent)
-            yield Hit(root.path, _filter_pos(live[0]), f"root {_label(root)} does not bring up {', '.join(missing)}: "
+            yield Hit(root.path, _filter_pos(live[0]), f"root {root.label} does not bring up {', '.join(missing)}: "
                       f"one kubectl apply of {spec.root} must deploy every layer{hint}",
                       app=root.name or None, key=f"{ident}:brings-up")
 
@@ -169,7 +166,7 @@ def _placement(model: RepoModel) -> Iterator[Hit]:
             continue
         ident = app.obj.identity()
         if app.layer is None:
-            yield Hit(app.path, name_pos(app), f"Application {_label(app)} is outside the layer directories "
+            yield Hit(app.path, name_pos(app), f"Application {app.label} is outside the layer directories "
                       f"({dirs}) and is not a root: no root deploys it", app=app.name or None, key=f"{ident}:outside")
             continue
         name = app.obj.metadata.get("name")
@@ -192,12 +189,12 @@ def _argocd_namespace(model: RepoModel) -> Iterator[Hit]:
             value = meta["namespace"]
             if isinstance(value, str) and value == want:
                 continue
-            yield Hit(app.path, meta.value_pos("namespace"), f"Application {_label(app)} is in namespace "
+            yield Hit(app.path, meta.value_pos("namespace"), f"Application {app.label} is in namespace "
                       f"{show(value)}, not {want!r}: ArgoCD only reconciles Applications in its own namespace",
                       app=app.name or None, key=f"{ident}:metadata.namespace")
         else:
             where = app.obj.data.key_pos("metadata") if "metadata" in app.obj.data else app.obj.pos
-            yield Hit(app.path, where, f"Application {_label(app)} has no metadata.namespace: it must be "
+            yield Hit(app.path, where, f"Application {app.label} has no metadata.namespace: it must be "
                       f"{want!r}, the namespace ArgoCD watches", app=app.name or None,
                       key=f"{ident}:metadata.namespace")
 
@@ -221,7 +218,7 @@ def _paths_exist(model: RepoModel) -> Iterator[Hit]:
         for source in app.sources:
             path = source.path
             if source.chart is None and path is not None and _ours(model, source) and not model.exists(path):
-                yield Hit(app.path, source.pos("path"), f"Application {_label(app)}: source path {show(path)} does "
+                yield Hit(app.path, source.pos("path"), f"Application {app.label}: source path {show(path)} does "
                           "not exist in this repository", app=app.name or None,
                           key=f"{ident}:path:{source.index}:{path}")
             helm = source.get("helm")
@@ -230,7 +227,7 @@ def _paths_exist(model: RepoModel) -> Iterator[Hit]:
             for value_file, pos in source.value_files():
                 rel = _value_file_path(model, source, refs, value_file)
                 if rel is not None and not model.exists(rel):
-                    yield Hit(app.path, pos, f"Application {_label(app)}: value file {show(value_file)} does not "
+                    yield Hit(app.path, pos, f"Application {app.label}: value file {show(value_file)} does not "
                               f"exist in this repository ({rel})", app=app.name or None,
                               key=f"{ident}:valueFile:{source.index}:{value_file}")
 

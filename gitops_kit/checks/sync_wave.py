@@ -43,9 +43,6 @@ def _has_wave(app: Application) -> bool:
     return SYNC_WAVE in app.obj.annotations()
 
 
-def _label(app: Application) -> str:
-    return repr(app.name) if app.name else f"in {app.path}"
-
 
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     waves: dict[int, int | None] = {}  # id(app) -> wave number (0 when absent), None when unusable
@@ -54,7 +51,7 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
         if _has_wave(app):
             number, problem = parse_wave(app.wave)
             if problem:
-                yield Hit(app.path, _wave_pos(app), f"Application {_label(app)} has sync-wave {problem}",
+                yield Hit(app.path, _wave_pos(app), f"Application {app.label} has sync-wave {problem}",
                           app=app.name or None, key=f"{ident}:wave-type")
         else:
             number = 0
@@ -65,11 +62,11 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
         shown = f"sync-wave {show(app.wave)}" if _has_wave(app) else "no sync-wave (so wave 0)"
         if app.is_root:
             if number != int(spec.wave):
-                yield Hit(app.path, _wave_pos(app), f"root {_label(app)} has {shown}, but the root of layer "
+                yield Hit(app.path, _wave_pos(app), f"root {app.label} has {shown}, but the root of layer "
                           f"{spec.name!r} syncs at wave \"{spec.wave}\"", app=app.name or None,
                           key=f"{ident}:root-wave")
         elif not spec.wave_min <= number <= spec.wave_max:
-            yield Hit(app.path, _wave_pos(app), f"Application {_label(app)} has {shown}, outside the band "
+            yield Hit(app.path, _wave_pos(app), f"Application {app.label} has {shown}, outside the band "
                       f"{spec.wave_min}..{spec.wave_max} of layer {spec.name!r}", app=app.name or None,
                       key=f"{ident}:band")
     yield from _ordering(model, waves)

@@ -165,6 +165,11 @@ class Application:
         return self.obj.path
 
     @property
+    def label(self) -> str:
+        """How messages name it: its quoted name, or "in <file>" when it has none."""
+        return repr(self.name) if self.name else f"in {self.path}"
+
+    @property
     def spec(self) -> YMap:
         return self.obj.spec or YMap()
 
