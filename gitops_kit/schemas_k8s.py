@@ -809,7 +809,10 @@ def targets(model: "RepoModel", skip_files: Iterable[str]) -> Iterator[Target]:
 
     patch_files = kustomize_patch_files(model)
     named: set[tuple[str, int]] = set()
+    in_focus = model.in_focus
     for sf in model.files.values():
+        if not in_focus(sf.path):
+            continue  # a focused (pre-commit) run: validation findings are per file
         base = _basename(sf.path)
         schema_name = by_name.get(base)
         if schema_name is None or skipped(sf.path):
@@ -825,7 +828,7 @@ def targets(model: "RepoModel", skip_files: Iterable[str]) -> Iterator[Target]:
             yield Target(sf.path, doc.data, getattr(doc.data, "pos", doc.pos), api if isinstance(api, str) else None,
                          None, base, f"{sf.path}#{doc.index}", file_schema=schema_name)
     for obj in model.objects:
-        if (obj.path, obj.doc) in named or obj.path in patch_files or skipped(obj.path):
+        if not in_focus(obj.path) or (obj.path, obj.doc) in named or obj.path in patch_files or skipped(obj.path):
             continue
         label = f"{obj.kind} {obj.name!r}" if obj.name else obj.kind
         yield Target(obj.path, obj.data, obj.pos, obj.api_version, obj.kind, label, obj.identity(), obj=obj)

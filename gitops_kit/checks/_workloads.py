@@ -80,7 +80,15 @@ def _referenced_bundles(model: RepoModel, app: Application) -> Iterator[str]:
 
 
 def bundle_owners(model: RepoModel) -> Owners:
-    """Bundle <-> child Application: by equal name first, else by a source path or value file into it."""
+    """Bundle <-> child Application: by equal name first, else by a source path or value file into it.
+    Computed once per model: node-tier, network-policy and resource-quota all ask."""
+    owners = model.memo.get("bundle_owners")
+    if owners is None:
+        owners = model.memo["bundle_owners"] = _bundle_owners(model)
+    return owners
+
+
+def _bundle_owners(model: RepoModel) -> Owners:
     by_bundle: dict[str, Application] = {}
     for name in model.bundles:
         for app in model.apps_by_name.get(name, ()):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -252,6 +253,9 @@ class RepoModel:
     # Rules whose findings for a file depend on that file alone may skip the others; every
     # other rule still reads the whole repository.
     focus: frozenset[str] | None = None
+    _focus_dirs: tuple | None = None
+    # Indexes derived from the model that several checks share (built once, by the first to ask).
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def exists(self, rel: str) -> bool:
         """Whether a repo-relative path (file or directory) exists in the walked tree."""
@@ -277,7 +281,11 @@ class RepoModel:
         focus = self.focus
         if focus is None or path in focus:
             return True
-        return any(path.startswith(d + "/") for d in focus)
+        dirs = self._focus_dirs
+        if dirs is None or dirs[0] is not focus:
+            # entries that are not files are directories (or "."): their files are in focus
+            dirs = self._focus_dirs = (focus, tuple(d + "/" for d in focus if d not in self.files))
+        return bool(dirs[1]) and path.startswith(dirs[1])
 
     def kustomizations(self) -> list[tuple[str, YMap]]:
         """(path, document) of every Kustomization in the repository, in path order."""
@@ -306,6 +314,7 @@ def _norm(rel: str) -> str:
     return "/".join(parts)
 
 
+@lru_cache(maxsize=1024)
 def _norm_url(url: str) -> str:
     url = url.strip().rstrip("/")
     url = re.sub(r"\.git$", "", url)
