@@ -27,6 +27,7 @@ def broken(tmp_path):
         "dup.yaml": "a: 1\na: 2\n",
         "apps/helm/netbox/values.yaml": f"netbox:\n  superuserPassword: {SECRET}\n",
         "apps/manifests/netbox/quota.yaml": None,
+        "apps/manifests/ci-runner/network-policy.yaml": None,
     })
     app = root / "argo" / "apps" / "awx-app.yaml"
     app.write_text(app.read_text().replace("selfHeal: true", "selfHeal: false").replace('sync-wave: "0"', "sync-wave: 0"))
@@ -43,16 +44,17 @@ def broken(tmp_path):
                                  "argo/apps/netbox-app.yaml", "apps/manifests/awx", "argo/root-apps.yaml",
                                  "apps/helm/filebrowser/values.yaml", "argo/apps/filebrowser-app.yaml",
                                  "apps/helm/vault-ha/values.yaml", "argo/platform/vault-ha-app.yaml",
-                                 "apps/manifests/postgres/cluster.yaml"])
+                                 "apps/manifests/postgres/cluster.yaml", "argo/apps/ci-runner-app.yaml",
+                                 "apps/manifests/ci-runner/network-policy.yaml"])
 def test_a_focused_run_reports_exactly_what_the_full_run_reports_there(tmp_path, rel):
     root = broken(tmp_path)
     full = run_lint(root).findings
     focused = run_lint(root / rel).findings
     want = [f for f in full if f.path == rel or f.path.startswith(rel + "/")]
     assert focused == want
-    assert want or rel in ("argo/apps/netbox-app.yaml", "argo/root-apps.yaml", "argo/apps/filebrowser-app.yaml",
+    assert want or rel in ("argo/root-apps.yaml", "argo/apps/filebrowser-app.yaml",
                            "argo/platform/vault-ha-app.yaml", "apps/manifests/postgres/cluster.yaml",
-                           "apps/manifests/awx")
+                           "apps/manifests/awx", "apps/manifests/ci-runner/network-policy.yaml")
 
 
 def test_focused_run_does_not_report_config_ignores_as_unused(tmp_path):

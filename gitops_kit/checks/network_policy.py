@@ -24,7 +24,7 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     # A policy in a bundle that names another namespace protects the wrong namespace.
     man_prefix = model.config.manifests_dir + "/"
     for pol in policies:
-        if not pol.path.startswith(man_prefix) or pol.namespace is None:
+        if not pol.path.startswith(man_prefix) or pol.namespace is None or not model.in_focus(pol.path):
             continue
         app = owners.app(bundle_of_path(model, pol.path))
         if app is None or app.dest_namespace is None or pol.namespace == app.dest_namespace:
@@ -34,8 +34,12 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
                   f"{show(pol.namespace)}, not the app's namespace {show(app.dest_namespace)}",
                   app=app.name, key=f"{pol.identity()}:metadata.namespace")
 
+    # a missing policy is reported at the Application: a focused run judges only those in focus
+    judged = [o for o in owned_namespaces(model) if model.in_focus(o.app.path)]
+    if not judged:
+        return
     index = by_namespace(model, policies, owners)
-    for owned in owned_namespaces(model):
+    for owned in judged:
         found = index.get(owned.namespace, [])
         missing = []
         if not any(_default_deny(p, "Ingress") for p in found):

@@ -15,10 +15,14 @@ from ._workloads import bundle_owners, by_namespace, owned_namespaces
 
 
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
+    # findings stand at the Application: a focused run judges only the Applications in focus
+    judged = [o for o in owned_namespaces(model) if model.in_focus(o.app.path)]
+    if not judged:
+        return
     owners = bundle_owners(model)
     quotas = [o for o in model.kind("ResourceQuota") if o.api_version == "v1"]
     index = by_namespace(model, quotas, owners)
-    for owned in owned_namespaces(model):
+    for owned in judged:
         found = index.get(owned.namespace, [])
         if any(_limits(q) for q in found):
             continue
