@@ -28,7 +28,12 @@ def broken(tmp_path):
         "apps/helm/netbox/values.yaml": f"netbox:\n  superuserPassword: {SECRET}\n",
         "apps/manifests/netbox/quota.yaml": None,
         "apps/manifests/ci-runner/network-policy.yaml": None,
+        "apps/manifests/filebrowser/secret.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
+                                                  "  namespace: filebrowser\ndata:\n"
+                                                  "  token: <path:kv/data/argocd/apps/helm/filebrowser#token>\n",
     })
+    db = root / "apps" / "manifests" / "asset-mgmt" / "mariadb-database.yaml"
+    db.write_text(db.read_text().replace("  cleanupPolicy: Skip", "  cleanupPolicy: Delete"))
     app = root / "argo" / "apps" / "awx-app.yaml"
     app.write_text(app.read_text().replace("selfHeal: true", "selfHeal: false").replace('sync-wave: "0"', "sync-wave: 0"))
     values = root / "apps" / "helm" / "filebrowser" / "values.yaml"
@@ -45,7 +50,10 @@ def broken(tmp_path):
                                  "apps/helm/filebrowser/values.yaml", "argo/apps/filebrowser-app.yaml",
                                  "apps/helm/vault-ha/values.yaml", "argo/platform/vault-ha-app.yaml",
                                  "apps/manifests/postgres/cluster.yaml", "argo/apps/ci-runner-app.yaml",
-                                 "apps/manifests/ci-runner/network-policy.yaml"])
+                                 "apps/manifests/ci-runner/network-policy.yaml",
+                                 "apps/manifests/filebrowser/secret.yaml",
+                                 "apps/manifests/asset-mgmt/mariadb-database.yaml",
+                                 "apps/helm/asset-mgmt/kustomization.yaml"])
 def test_a_focused_run_reports_exactly_what_the_full_run_reports_there(tmp_path, rel):
     root = broken(tmp_path)
     full = run_lint(root).findings
@@ -54,7 +62,8 @@ def test_a_focused_run_reports_exactly_what_the_full_run_reports_there(tmp_path,
     assert focused == want
     assert want or rel in ("argo/root-apps.yaml", "argo/apps/filebrowser-app.yaml",
                            "argo/platform/vault-ha-app.yaml", "apps/manifests/postgres/cluster.yaml",
-                           "apps/manifests/awx", "apps/manifests/ci-runner/network-policy.yaml")
+                           "apps/manifests/awx", "apps/manifests/ci-runner/network-policy.yaml",
+                           "apps/helm/asset-mgmt/kustomization.yaml")
 
 
 def test_focused_run_does_not_report_config_ignores_as_unused(tmp_path):

@@ -42,14 +42,18 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     templates = _layer_templates(params)
     modifiers = {str(m) for m in params.get("modifiers") or ()}
     skip_kinds = {str(k) for k in params.get("skip_kinds") or ()}
-    index = _DeliveryIndex(model)
+    index: _DeliveryIndex | None = None  # built on the first file that may hold a placeholder
     for path, sf in model.files.items():
+        if not model.in_focus(path):
+            continue  # every finding stands in the file that holds the placeholder
         raw = sf.text or ""
         # A placeholder needs a "<" or "%3" in some value, or base64 in a Secret; escapes ("\u003c")
         # are the only way a value holds a "<" its file's text lacks.
         if "<" not in raw and "%3" not in raw and "\\" not in raw and not _SECRET_KIND.search(raw):
             continue
         lines = s.SourceLines(sf.text)
+        if index is None:
+            index = _DeliveryIndex(model)
         for doc in sf.documents:
             data = doc.data
             if not isinstance(data, (YMap, YSeq)):

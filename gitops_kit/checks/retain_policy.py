@@ -46,13 +46,15 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
                    for k, vals in (params.get("values_keys") or {}).items()}
     kustomizations = _kustomizations(model)
     partial = _patch_files(kustomizations)
+    # every finding stands in the file it is about: a focused run looks at those files only
     for obj in model.objects:
-        yield from _object(obj, obj.path in partial, storage_classes)
+        if model.in_focus(obj.path):
+            yield from _object(obj, obj.path in partial, storage_classes)
     helm_prefix = model.config.helm_dir + "/"
     kustomization_docs = {id(data) for _, data in kustomizations}
     deleting_values = {v for vals in values_keys.values() for v in vals}
     for path, sf in model.files.items():
-        if not path.startswith(helm_prefix):
+        if not path.startswith(helm_prefix) or not model.in_focus(path):
             continue
         text = sf.text or ""
         if "\\" not in text and not any(v in text for v in deleting_values):
@@ -67,6 +69,8 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
                 yield from _values(path, data, values_keys, "values", f"{path}#{doc.index}")
     lines_of: dict[str, s.SourceLines] = {}
     for path, data in kustomizations:
+        if not model.in_focus(path):
+            continue
         lines = lines_of.setdefault(path, s.SourceLines(model.files[path].text))
         yield from _kustomization_patches(path, data, lines, storage_classes)
         charts = data.get("helmCharts")
@@ -75,6 +79,8 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
                 yield from _values(path, chart["valuesInline"], values_keys, f"helmCharts[{i}].valuesInline",
                                    f"{path}:helmCharts[{i}]")
     for app in model.applications:
+        if not model.in_focus(app.path):
+            continue
         lines = lines_of.setdefault(app.path, s.SourceLines(app.obj.file.text))
         yield from _application(app.path, app.name, app.sources, lines, values_keys, storage_classes)
 
