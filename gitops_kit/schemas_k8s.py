@@ -45,7 +45,6 @@ OUR_BASE = "https://schemas.gitops-kit.invalid/"
 CRD_API_VERSIONS = ("apiextensions.k8s.io/v1", "apiextensions.k8s.io/v1beta1")
 # Files validated by name rather than by apiVersion/kind (kustomize does not require either).
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-CHART_NAMES = ("Chart.yaml",)
 _MASK = "<value>"
 
 

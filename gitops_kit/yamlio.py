@@ -45,10 +45,6 @@ MAX_DEPTH = 1000
 _L, _C = 0xFFFFFF, 0xFFFF
 
 
-def _pack(kpos: Pos, vpos: Pos) -> int:
-    return (min(kpos[0], _L) << 56) | (min(kpos[1], _C) << 40) | (min(vpos[0], _L) << 16) | min(vpos[1], _C)
-
-
 class YMap(dict):
     """A mapping that remembers where it, its keys and its values stand."""
 
@@ -69,10 +65,6 @@ class YMap(dict):
         """Position of the value under ``key``, or of this mapping when absent."""
         p = self._p.get(key)
         return self.pos if p is None else ((p >> 16) & _L, p & _C)
-
-    def set_pos(self, key: Any, kpos: Pos, vpos: Pos) -> None:
-        """Record where ``key`` and its value stand (for mappings built in code)."""
-        self._p[key] = _pack(kpos, vpos)
 
 
 class YSeq(list):

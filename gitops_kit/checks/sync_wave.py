@@ -8,8 +8,8 @@ from typing import Any, Iterator
 
 from ..findings import Hit, show
 from ..model import SYNC_WAVE, Application, RepoModel
-from ..yamlio import QStr, YMap
-from ._apps import Pos, layer_index
+from ..yamlio import QStr
+from ._apps import layer_index
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")  # what ArgoCD's strconv.Atoi accepts
 
@@ -28,16 +28,6 @@ def parse_wave(value: Any) -> tuple[int | None, str | None]:
     return None, f"{show(value)}, not a quoted integer"
 
 
-def _wave_pos(app: Application) -> Pos:
-    meta = app.obj.data.get("metadata")
-    if isinstance(meta, YMap):
-        ann = meta.get("annotations")
-        if isinstance(ann, YMap):
-            return ann.value_pos(SYNC_WAVE) if SYNC_WAVE in ann else meta.key_pos("annotations")
-        if "annotations" in meta:
-            return meta.key_pos("annotations")
-    return app.obj.data.key_pos("metadata") if "metadata" in app.obj.data else app.obj.pos
-
 
 def _has_wave(app: Application) -> bool:
     return SYNC_WAVE in app.obj.annotations()
@@ -51,7 +41,7 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
         if _has_wave(app):
             number, problem = parse_wave(app.wave)
             if problem:
-                yield Hit(app.path, _wave_pos(app), f"Application {app.label} has sync-wave {problem}",
+                yield Hit(app.path, app.wave_pos(), f"Application {app.label} has sync-wave {problem}",
                           app=app.name or None, key=f"{ident}:wave-type")
         else:
             number = 0
@@ -62,11 +52,11 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
         shown = f"sync-wave {show(app.wave)}" if _has_wave(app) else "no sync-wave (so wave 0)"
         if app.is_root:
             if number != int(spec.wave):
-                yield Hit(app.path, _wave_pos(app), f"root {app.label} has {shown}, but the root of layer "
+                yield Hit(app.path, app.wave_pos(), f"root {app.label} has {shown}, but the root of layer "
                           f"{spec.name!r} syncs at wave \"{spec.wave}\"", app=app.name or None,
                           key=f"{ident}:root-wave")
         elif not spec.wave_min <= number <= spec.wave_max:
-            yield Hit(app.path, _wave_pos(app), f"Application {app.label} has {shown}, outside the band "
+            yield Hit(app.path, app.wave_pos(), f"Application {app.label} has {shown}, outside the band "
                       f"{spec.wave_min}..{spec.wave_max} of layer {spec.name!r}", app=app.name or None,
                       key=f"{ident}:band")
     yield from _ordering(model, waves)
@@ -93,18 +83,18 @@ def _ordering(model: RepoModel, waves: dict[int, int | None]) -> Iterator[Hit]:
             if dep is None and dep_name in model.apps_by_name:
                 continue  # a root, not an app: the layer waves order roots
             if dep is None:
-                yield Hit(app.path, _wave_pos(app), f"Application {name!r} must come after {dep_name!r} (config "
+                yield Hit(app.path, app.wave_pos(), f"Application {name!r} must come after {dep_name!r} (config "
                           f"apps.{name}.after), but no Application {dep_name!r} exists", app=name, key=key)
                 continue
             if app.layer not in order or dep.layer not in order:
                 continue  # outside the layers: layout reports it
             mine, theirs = order[app.layer], order[dep.layer]
             if theirs > mine:
-                yield Hit(app.path, _wave_pos(app), f"Application {name!r} (layer {app.layer!r}) must come after "
+                yield Hit(app.path, app.wave_pos(), f"Application {name!r} (layer {app.layer!r}) must come after "
                           f"{dep_name!r}, which is in the later layer {dep.layer!r}", app=name, key=key)
             elif theirs == mine:
                 a, d = waves.get(id(app)), waves.get(id(dep))
                 if a is not None and d is not None and a <= d:
-                    yield Hit(app.path, _wave_pos(app), f"Application {name!r} has sync-wave {a}, not after "
+                    yield Hit(app.path, app.wave_pos(), f"Application {name!r} has sync-wave {a}, not after "
                               f"{dep_name!r} (wave {d}) in layer {app.layer!r}: give it a higher wave",
                               app=name, key=key)

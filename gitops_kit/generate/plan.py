@@ -31,7 +31,6 @@ from .writer import Change
 
 PATTERN_BLUEPRINTS = {"multi-source": "app-multi-source", "umbrella-avp": "app-umbrella-avp",
                       "kustomize": "app-kustomize", "manifests": "app-manifests"}
-AVP_PATTERNS = ("umbrella-avp", "kustomize")
 DEFAULT_QUOTA = {"requests_cpu": "2", "requests_memory": "4Gi", "limits_cpu": "4", "limits_memory": "8Gi",
                  "pods": "20", "pvcs": "5"}
 DEFAULT_DOMAIN = "example.com"

@@ -179,10 +179,15 @@ class Application:
         return self.obj.annotations().get(SYNC_WAVE)
 
     def wave_pos(self) -> Pos:
-        ann = self.obj.annotations()
-        if SYNC_WAVE in ann:
-            return ann.value_pos(SYNC_WAVE)
-        return self.obj.data.key_pos("metadata")
+        """Where the sync-wave is, or where it belongs (annotations, else metadata, else the object)."""
+        meta = self.obj.data.get("metadata")
+        if isinstance(meta, YMap):
+            ann = meta.get("annotations")
+            if isinstance(ann, YMap):
+                return ann.value_pos(SYNC_WAVE) if SYNC_WAVE in ann else meta.key_pos("annotations")
+            if "annotations" in meta:
+                return meta.key_pos("annotations")
+        return self.obj.data.key_pos("metadata") if "metadata" in self.obj.data else self.obj.pos
 
     @property
     def destination(self) -> YMap:
