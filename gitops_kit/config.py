@@ -115,18 +115,10 @@ class Config:
 
     def pos_of(self, *keys: Any) -> int | None:
         """Line of a key path in the user's config file, when it is there."""
-        node = self.positions
-        line = None
-        for key in keys:
-            if isinstance(node, dict) and key in node:
-                line = node.key_pos(key)[0]
-                node = node[key]
-            elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-                line = node.item_pos(key)[0]
-                node = node[key]
-            else:
-                break
-        return line
+        if self.positions is None:
+            return None
+        line, matched = _walk_keys(self.positions, list(keys))
+        return line if matched else None
 
 
 def _defaults() -> dict[str, Any]:
@@ -210,17 +202,25 @@ def _validate(user: dict, positions: Any, rel: str | None) -> None:
 
 
 def _line_of(node: Any, keys: list) -> int:
+    return _walk_keys(node, keys)[0]
+
+
+def _walk_keys(node: Any, keys: list) -> tuple[int, bool]:
+    """Line of the deepest key of ``keys`` found below ``node`` (the node's own line when none),
+    and whether at least the first key was found."""
     line = getattr(node, "pos", (1, 1))[0]
+    matched = False
     for key in keys:
         if isinstance(node, dict) and key in node:
             line = node.key_pos(key)[0]
             node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
             line = node.item_pos(key)[0]
             node = node[key]
         else:
             break
-    return line
+        matched = True
+    return line, matched
 
 
 def _layer(item: dict[str, Any]) -> LayerSpec:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from . import data, yamlio
+from .model import KUSTOMIZATION_FILES
 from .yamlio import YMap, YSeq
 
 _plain = partial(yamlio.plain, str_keys=True)  # YMap/YSeq -> JSON-like data
@@ -44,7 +45,6 @@ OBJECT_META_REF = DEFS_URI + "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.Objec
 OUR_BASE = "https://schemas.gitops-kit.invalid/"
 CRD_API_VERSIONS = ("apiextensions.k8s.io/v1", "apiextensions.k8s.io/v1beta1")
 # Files validated by name rather than by apiVersion/kind (kustomize does not require either).
-KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _MASK = "<value>"
 
 
@@ -820,7 +820,7 @@ def targets(model: "RepoModel", skip_files: Iterable[str]) -> Iterator[Target]:
             if doc.data is None:
                 continue
             api = doc.data.get("apiVersion") if isinstance(doc.data, dict) else None
-            if base in KUSTOMIZATION_NAMES and isinstance(api, str) and \
+            if base in KUSTOMIZATION_FILES and isinstance(api, str) and \
                     not api.startswith("kustomize.config.k8s.io/"):
                 continue  # e.g. a Flux Kustomization kept in a file of that name: an ordinary object
             named.add((sf.path, doc.index))
@@ -837,7 +837,7 @@ def kustomize_patch_files(model: "RepoModel") -> set[str]:
     """Repository paths that a kustomization uses as patches: partial objects, not manifests."""
     out: set[str] = set()
     for sf in model.files.values():
-        if _basename(sf.path) not in KUSTOMIZATION_NAMES or not sf.documents:
+        if _basename(sf.path) not in KUSTOMIZATION_FILES or not sf.documents:
             continue
         data = sf.documents[0].data
         if not isinstance(data, dict):

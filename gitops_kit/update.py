@@ -93,15 +93,19 @@ def bump_kind(old: str | None, new: str | None) -> str:
     return "prerelease"
 
 
-def git(root: Path, *args: str) -> str:
-    """Run git in ``root``; a failure is a usage error (no repository, unknown revision)."""
+def _git_bytes(root: Path, *args: str) -> bytes:
     try:
         out = subprocess.run(["git", *args], cwd=root, capture_output=True, timeout=60, check=False)
     except (OSError, subprocess.SubprocessError) as exc:
         raise UsageError(f"cannot run git: {exc}") from None
     if out.returncode != 0:
         raise UsageError(f"git {' '.join(args)} failed: {out.stderr.decode(errors='replace').strip()}")
-    return out.stdout.decode("utf-8", errors="replace")
+    return out.stdout
+
+
+def git(root: Path, *args: str) -> str:
+    """Run git in ``root``; a failure is a usage error (no repository, unknown revision)."""
+    return _git_bytes(root, *args).decode("utf-8", errors="replace")
 
 
 def resolve_base(root: Path, base: str | None, branch: str) -> str:
@@ -129,14 +133,12 @@ def _load(text: str | None) -> list[Any]:
 
 
 def _at(root: Path, rev: str, path: str) -> str | None:
+    """The file's text at ``rev``; None when it did not exist there."""
     try:
-        raw = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=root, capture_output=True, timeout=60,
-                             check=False)
-    except (OSError, subprocess.SubprocessError):
+        raw = _git_bytes(root, "show", f"{rev}:{path}")
+    except UsageError:
         return None
-    if raw.returncode != 0:
-        return None
-    text, _ = yamlio.decode(raw.stdout)
+    text, _ = yamlio.decode(raw)
     return text
 
 

@@ -458,19 +458,25 @@ def atomic_write(path: str | os.PathLike, text: str, *, overwrite: bool = False)
     path = os.fspath(path)
     if not overwrite and os.path.lexists(path):
         raise FileExistsError(path)
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".gitops-kit-", suffix=".tmp")
+    temps: list[tuple[str, str]] = []
     try:
-        os.chmod(tmp, _mode_for(path))
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        os.replace(_write_temp(path, text, temps), path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        _undo(temps, [], {}, [])
         raise
+
+
+def _write_temp(path: str, text: str, temps: list[tuple[str, str]]) -> str:
+    """``text`` in a new temporary file beside ``path``, with the mode ``path`` gets, synced to disk.
+    It is recorded in ``temps`` before anything is written, so a failure can always remove it."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".gitops-kit-", suffix=".tmp")
+    temps.append((tmp, path))
+    os.chmod(tmp, _mode_for(path))
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return tmp
 
 
 def write_all(files: dict[str, str], originals: dict[str, bytes | None]) -> None:
@@ -491,13 +497,7 @@ def write_all(files: dict[str, str], originals: dict[str, bytes | None]) -> None
             for d in reversed(missing):
                 os.mkdir(d)
                 made.append(d)
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".gitops-kit-", suffix=".tmp")
-            temps.append((tmp, path))
-            os.chmod(tmp, _mode_for(path))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
+            _write_temp(path, text, temps)
     except BaseException:
         _undo(temps, [], originals, made)
         raise

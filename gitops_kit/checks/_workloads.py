@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from .. import yamlio
-from ..model import Application, K8sObject, RepoModel
+from ..model import KUSTOMIZATION_FILES, Application, K8sObject, RepoModel
 from ..yamlio import YMap, YSeq
 
 Pos = tuple[int, int]
 
 HELM_META_FILES = frozenset({"Chart.yaml", "Chart.yml", "kustomization.yaml", "kustomization.yml"})
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml")
 # Operators whose CRDs take a node selector as YAML text (AWX: spec.node_selector: "role: worker").
 TEXT_SELECTOR_KEYS = ("node_selector",)
 REQUIRED_AFFINITY = "requiredDuringSchedulingIgnoredDuringExecution"
