@@ -2,3 +2,23 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import pytest  # noqa: E402
+
+from test_generate_helpers import copy_repo  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def base_repo(tmp_path_factory) -> Path:
+    """A repository from `init` (no seed apps), made once per test module; tests work on copies.
+    Test modules with a fixture of the same name (check-update, formats) use their own."""
+    from gitops_kit.cli import main
+
+    target = tmp_path_factory.mktemp("base") / "gitops"
+    assert main(["init", str(target)]) == 0
+    return target
+
+
+@pytest.fixture
+def repo(base_repo, tmp_path) -> Path:
+    return copy_repo(base_repo, tmp_path / "repo")

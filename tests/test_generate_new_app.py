@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from test_generate_helpers import CHART, copy_repo, findings, run, snapshot
+from test_generate_helpers import CHART, findings, run, snapshot
 
 # Golden files of the .gitops-kit.yaml round trip: comments (own-line and end-of-line), flow
 # mappings, quoting styles and key order survive; the new entry is appended to `apps`, and the
@@ -50,21 +50,6 @@ rules:
 exclude:
   - "legacy/**"
 """
-
-
-@pytest.fixture(scope="module")
-def base_repo(tmp_path_factory) -> Path:
-    """A repository from `init` (no seed apps), made once; tests work on copies."""
-    from gitops_kit.cli import main
-
-    target = tmp_path_factory.mktemp("base") / "gitops"
-    assert main(["init", str(target)]) == 0
-    return target
-
-
-@pytest.fixture
-def repo(base_repo, tmp_path) -> Path:
-    return copy_repo(base_repo, tmp_path / "repo")
 
 
 def test_every_pattern_in_every_layer_lints_clean(repo, capsys):

@@ -7,26 +7,11 @@ import errno
 import multiprocessing
 import os
 import threading
-from pathlib import Path
 
 import pytest
 
-from test_generate_helpers import CHART, copy_repo, run, snapshot
+from test_generate_helpers import CHART, run, snapshot
 from gitops_kit.generate import plan as plan_mod, writer
-
-
-@pytest.fixture(scope="module")
-def base_repo(tmp_path_factory) -> Path:
-    from gitops_kit.cli import main
-
-    target = tmp_path_factory.mktemp("base") / "gitops"
-    assert main(["init", str(target)]) == 0
-    return target
-
-
-@pytest.fixture
-def repo(base_repo, tmp_path) -> Path:
-    return copy_repo(base_repo, tmp_path / "repo")
 
 
 def _fail_on(monkeypatch, n: int, exc: BaseException) -> list[int]:

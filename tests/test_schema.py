@@ -274,8 +274,9 @@ def test_crd_listed_in_config_outside_the_repository(tmp_path):
     (crds / "widget.yaml").write_text(CRD)
     root = _repo(tmp_path, {"w.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"
                                       "spec: {size: big}\n"})
+    (root / ".gitops-kit.yaml").write_text(f"crds: ['{crds}']\n")
     cfg = load_config(root)
-    cfg.data["crds"] = [str(crds)]  # the `crds:` key, until config.py validates it
+    assert cfg.crds == [str(crds)]
     model = build(root, cfg)
     sset = schemas_k8s.for_model(model)
     assert sset.covers("example.com/v1", "Widget")

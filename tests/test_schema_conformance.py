@@ -72,10 +72,6 @@ def _verdicts(doc: dict) -> tuple[bool, bool]:
     return _upstream(api, kind).is_valid(plain), ours.is_valid(plain)
 
 
-def _docs(text: str) -> list:
-    return [pytest.param(d, id=d["metadata"]["name"]) for d in yaml.safe_load_all(textwrap.dedent(text))]
-
-
 # ----------------------------------------------------------------------------------------------
 # ArgoCD Application
 
