@@ -11,8 +11,6 @@ from typing import Any
 from . import data, yamlio
 from .errors import UsageError
 
-_plain = yamlio.plain
-
 CONFIG_NAME = ".gitops-kit.yaml"
 
 
@@ -123,7 +121,7 @@ class Config:
 
 def _defaults() -> dict[str, Any]:
     text = resources.files("gitops_kit").joinpath("defaults.yaml").read_text(encoding="utf-8")
-    return _plain(yamlio.load_text(text).documents[0].data)
+    return yamlio.plain(yamlio.load_text(text).documents[0].data)
 
 
 
@@ -169,9 +167,9 @@ def load(root: Path, explicit: Path | None = None) -> Config:
         user = docs[0].data if docs else {}
         if not isinstance(user, dict):
             raise UsageError("configuration must be a mapping", rel, docs[0].pos[0] if docs else 1)
-        _validate(_plain(user), user, rel)
+        _validate(yamlio.plain(user), user, rel)
         positions = user
-        data = merge(data, _plain(user))
+        data = merge(data, yamlio.plain(user))
     cfg = Config(data=data, path=rel, positions=positions)
     cfg.layers = [_layer(item) for item in data["layers"]]
     _check_consistency(cfg)

@@ -17,8 +17,6 @@ from .findings import Finding
 from .model import SYNC_WAVE, K8sObject, RepoModel
 from .yamlio import QStr, YMap
 
-_plain = yamlio.plain
-
 Edit = tuple[int, tuple, Any]  # (document index, key path, new value)
 
 
@@ -158,9 +156,7 @@ def plan(model: RepoModel, findings: list[Finding], params: Callable[[str], dict
 
 def _strip(data: Any, edits: list[Edit], index: int) -> Any:
     """The document with the edited keys removed, for comparing everything else."""
-    import copy
-
-    data = copy.deepcopy(_plain(data))
+    data = yamlio.plain(data)  # new containers: safe to edit
     for doc, path, _ in edits:
         if doc != index:
             continue

@@ -142,7 +142,7 @@ def _at(root: Path, rev: str, path: str) -> str | None:
     return text
 
 
-def _image_versions(data: Any, prefix: str = "") -> Iterator[tuple[str, str, int]]:
+def _image_versions(data: Any) -> Iterator[tuple[str, str, int]]:
     """(image name, tag, line) of images in values (repository/tag maps) and manifests (image strings)."""
     for key_path, parent, value in yamlio.walk(data):
         if not key_path:
