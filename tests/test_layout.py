@@ -84,7 +84,7 @@ def hits(module, model: RepoModel, path: str | None = None) -> list:
 def reference_config_with(tmp_path: Path, change) -> str:
     """The reference .gitops-kit.yaml as text, after ``change(data)``."""
     text = (reference_copy(tmp_path / "cfg") / ".gitops-kit.yaml").read_text()
-    data = config._plain(yamlio.load_text(text).documents[0].data)
+    data = yamlio.plain(yamlio.load_text(text).documents[0].data)
     change(data)
     return yamlio.dump(data)
 
