@@ -191,6 +191,12 @@ class _Recursive(Exception):
     pass
 
 
+class _Undefined(Exception):
+    def __init__(self, anchor: str, line: int, column: int) -> None:
+        super().__init__(anchor)
+        self.anchor, self.line, self.column = anchor, line, column
+
+
 _NO_KEY = object()
 
 
@@ -210,17 +216,30 @@ class _Builder:
 
     def document(self) -> tuple[Any, Pos]:
         """Consume one document's events (after DocumentStart) and return its root."""
+        # This loop runs once per YAML event (640k for 1000 apps): the open container, its
+        # pending key and that key's packed position live in locals, not in a frame list, and
+        # positions are packed straight from the marks, without a tuple per event.
         get = self.loader.get_event
         builders = _builders()
         implicit = _IMPLICIT
+        plain = _PLAIN
         anchors: dict[str, tuple[Any, int]] = {}
         open_anchors: set[str] = set()
-        # a frame: [container, pending key, key pos, anchor, start budget, merged keys]
-        stack: list[list[Any]] = []
+        # saved frames of the enclosing containers: (container, is_map, key, key pos, anchor,
+        # start budget, merged keys)
+        stack: list[tuple[Any, bool, Any, int, Any, int, Any]] = []
+        cur: Any = None  # the open container (None: at the document's root)
+        is_map = False
+        key: Any = _NO_KEY
+        kp = 0  # the pending key's packed position
+        merged: set | None = None
+        anchor: Any = None
+        start_used = 0
         root: Any = None
         root_pos: Pos = (1, 1)
         used = 0
         limit = self.budget
+        problems = self.problems
         MappingStart, SequenceStart, Scalar, Alias = (_EV.MappingStartEvent, _EV.SequenceStartEvent,
                                                       _EV.ScalarEvent, _EV.AliasEvent)
         MappingEnd, SequenceEnd = _EV.MappingEndEvent, _EV.SequenceEndEvent
@@ -229,105 +248,164 @@ class _Builder:
             cls = type(ev)
             used += 1
             if used > limit:
-                self._drain(stack)
+                self._drain()
                 raise _TooBig
-            mark = ev.start_mark
-            pos = (mark.line + 1, mark.column + 1)
             if cls is Scalar:
-                value = self._scalar(ev, builders, implicit)
+                value = ev.value
+                tag = ev.tag
+                if tag is None and ev.implicit[0]:  # plain: YAML 1.1 implicit resolution
+                    hit = plain.get(value, _NO_KEY)
+                    if hit is not _NO_KEY:
+                        value = hit  # also shares one string object between the many equal keys
+                    else:
+                        text = value
+                        resolvers = implicit.get(value[:1])
+                        if resolvers is not None:
+                            for rtag, regexp in resolvers:
+                                if regexp.match(value):
+                                    value = self._typed(rtag, value, builders)
+                                    break
+                        if len(plain) < _PLAIN_CACHE_MAX and len(text) <= 64:
+                            plain[text] = value
+                elif tag is None or tag == _STR:
+                    if ev.style in _QUOTES:
+                        value = QStr(value)
+                else:
+                    value = self._scalar(ev, builders, implicit)
                 if ev.anchor:
                     anchors[ev.anchor] = (value, 1)
-            elif cls is Alias:
-                if ev.anchor in open_anchors:
-                    self._drain(stack)
-                    raise _Recursive
-                target = anchors.get(ev.anchor)
-                if target is None:  # libyaml rejects undefined aliases; be safe anyway
-                    value = None
+            elif cls is MappingStart or cls is SequenceStart:
+                mark = ev.start_mark
+                if cls is MappingStart:
+                    new: Any = YMap()
+                    if ev.tag and ev.tag != "!":
+                        new.tag = ev.tag
                 else:
-                    value, size = target
-                    used += size
-                    if used > limit:
-                        self._drain(stack)
-                        raise _TooBig
-            elif cls is MappingStart:
-                m = YMap()
-                m.pos = pos
-                if ev.tag and ev.tag != "!":
-                    m.tag = ev.tag
+                    new = YSeq()
+                new.pos = (mark.line + 1, mark.column + 1)
                 if ev.anchor:
                     open_anchors.add(ev.anchor)
-                stack.append([m, _NO_KEY, pos, ev.anchor, used, None])
-                continue
-            elif cls is SequenceStart:
-                q = YSeq()
-                q.pos = pos
-                if ev.anchor:
-                    open_anchors.add(ev.anchor)
-                stack.append([q, _NO_KEY, pos, ev.anchor, used, None])
+                stack.append((cur, is_map, key, kp, anchor, start_used, merged))
+                cur, is_map, key, kp, anchor, start_used, merged = (new, cls is MappingStart, _NO_KEY, 0,
+                                                                     ev.anchor, used, None)
                 continue
             elif cls is MappingEnd or cls is SequenceEnd:
-                frame = stack.pop()
-                value = frame[0]
-                pos = value.pos
-                if frame[3]:
-                    open_anchors.discard(frame[3])
-                    anchors[frame[3]] = (value, used - frame[4])
+                value = cur
+                if anchor:
+                    open_anchors.discard(anchor)
+                    anchors[anchor] = (value, used - start_used)
+                cur, is_map, key, kp, anchor, start_used, merged = stack.pop()
+                line, col = value.pos
+                if cur is None:
+                    root, root_pos = value, value.pos
+                    continue
+                p = (min(line, _L) << 16) | min(col, _C)
+                if is_map:
+                    if key is _NO_KEY:
+                        key = f"<{'mapping' if type(value) is YMap else 'sequence'} key at line {line}>"
+                        kp = p
+                        continue
+                else:
+                    cur.append(value)
+                    cur._ip.append(p)
+                    continue
+                k = key
+                key = _NO_KEY
+                if k is _MERGE_KEY:
+                    merged = self._merge(cur, merged, value)
+                    continue
+                self._put(cur, k, kp, p, value, merged, problems)
+                continue
+            elif cls is Alias:
+                if ev.anchor in open_anchors:
+                    self._drain()
+                    raise _Recursive
+                target = anchors.get(ev.anchor)
+                if target is None:  # libyaml's parser lets it through; PyYAML's composer refuses it
+                    mark = ev.start_mark
+                    self._drain()
+                    raise _Undefined(ev.anchor, mark.line + 1, mark.column + 1)
+                value, size = target
+                used += size
+                if used > limit:
+                    self._drain()
+                    raise _TooBig
             else:  # DocumentEnd (an empty document has a null scalar before it)
                 return root, root_pos
-            if not stack:
-                root, root_pos = value, pos
+            # a scalar or an alias: its position comes from its own mark
+            if cur is None:
+                mark = ev.start_mark
+                root, root_pos = value, (mark.line + 1, mark.column + 1)
                 continue
-            frame = stack[-1]
-            container = frame[0]
-            if type(container) is YSeq:
-                container.append(value)
-                container._ip.append((min(pos[0], _L) << 16) | min(pos[1], _C))
-            elif frame[1] is _NO_KEY:
-                if isinstance(value, (YMap, YSeq)):
-                    value = f"<{'mapping' if isinstance(value, YMap) else 'sequence'} key at line {pos[0]}>"
-                elif cls is Scalar and value == "<<" and ev.implicit[0]:
-                    value = _MERGE_KEY
-                frame[1] = value
-                frame[2] = pos
+            mark = ev.start_mark
+            line = mark.line + 1
+            col = mark.column + 1
+            p = ((line if line <= _L else _L) << 16) | (col if col <= _C else _C)
+            if not is_map:
+                cur.append(value)
+                cur._ip.append(p)
+            elif key is _NO_KEY:
+                if cls is Scalar:
+                    if value == "<<" and ev.implicit[0]:
+                        value = _MERGE_KEY
+                elif isinstance(value, (YMap, YSeq)):  # an alias of a container used as a key
+                    value = f"<{'mapping' if type(value) is YMap else 'sequence'} key at line {line}>"
+                key = value
+                kp = p
             else:
-                key = frame[1]
-                frame[1] = _NO_KEY
-                if key is _MERGE_KEY:
-                    self._merge(frame, value)
+                k = key
+                key = _NO_KEY
+                if k is _MERGE_KEY:
+                    merged = self._merge(cur, merged, value)
                     continue
-                kpos = frame[2]
-                positions = container._p
-                if key in positions:
-                    merged = frame[5]
-                    if merged and key in merged:
-                        merged.discard(key)
-                    else:
-                        first = positions[key] >> 56
-                        self.problems.append(Problem(kpos[0], kpos[1], f"duplicate key {str(key)!r} (first at line {first})"))
-                container[key] = value
-                positions[key] = ((min(kpos[0], _L) << 56) | (min(kpos[1], _C) << 40)
-                                  | (min(pos[0], _L) << 16) | min(pos[1], _C))
+                self._put(cur, k, kp, p, value, merged, problems)
+            continue
 
     @staticmethod
-    def _merge(frame: list[Any], value: Any) -> None:
-        out: YMap = frame[0]
+    def _put(container: YMap, key: Any, kp: int, vp: int, value: Any, merged: set | None,
+             problems: list[Problem]) -> None:
+        positions = container._p
+        if key in positions:
+            if merged and key in merged:
+                merged.discard(key)  # an explicit key overrides one merged in by '<<'
+            else:
+                first = positions[key] >> 56
+                problems.append(Problem(kp >> 16, kp & _C, f"duplicate key {str(key)!r} (first at line {first})"))
+        container[key] = value
+        positions[key] = (kp << 40) | vp
+
+    @staticmethod
+    def _merge(out: YMap, merged: set | None, value: Any) -> set:
         sources = value if isinstance(value, YSeq) else [value]
-        if frame[5] is None:
-            frame[5] = set()
+        if merged is None:
+            merged = set()
         for src in sources:
             if isinstance(src, YMap):
                 for k, v in src.items():
                     if k not in out:
                         out[k] = v
                         out._p[k] = src._p[k]
-                        frame[5].add(k)
+                        merged.add(k)
+        return merged
 
-    def _drain(self, stack: list) -> None:
+    def _drain(self) -> None:
         """Skip to the end of the current document after a refusal."""
         get = self.loader.get_event
         while type(get()) not in (_EV.DocumentEndEvent, _EV.StreamEndEvent):
             pass
+
+    @staticmethod
+    def _typed(tag: str, value: str, builders: dict) -> Any:
+        """A plain scalar that YAML 1.1 resolves to ``tag``: the SafeLoader's value, or the text."""
+        if tag == _INT and value.isdigit() and (value[0] != "0" or len(value) == 1):
+            return int(value)  # the common case, without a node and a regex in the constructor
+        build = builders.get(tag)
+        if build is None:
+            return value  # timestamps, '<<' and '=' stay text
+        try:
+            return build(yaml.ScalarNode(tag, value))
+        except (ValueError, yaml.YAMLError):
+            return value
 
     @staticmethod
     def _scalar(ev: Any, builders: dict, implicit: dict) -> Any:
@@ -355,6 +433,11 @@ class _Builder:
 
 
 _MERGE_KEY = QStr("<<merge>>")
+# Plain scalars resolved before (keys above all: "name", "metadata", "image"...): the same text
+# always resolves to the same immutable value, so it is looked up instead of regex-matched.
+_PLAIN: dict[str, Any] = {}
+_PLAIN_CACHE_MAX = 200_000
+_QUOTES = ("'", '"')
 
 
 def load_text(text: str) -> Loaded:
@@ -382,6 +465,10 @@ def load_text(text: str) -> Loaded:
                 data, pos = None, (line, 1)
             except _Recursive:
                 result.problems.append(Problem(line, 1, "recursive alias: document not read", True))
+                data, pos = None, (line, 1)
+            except _Undefined as exc:
+                result.problems.append(Problem(exc.line, exc.column, f"YAML syntax error: alias *{exc.anchor[:40]} "
+                                                                     "has no anchor: document not read", True))
                 data, pos = None, (line, 1)
             result.documents.append(Document(index, data, pos))
             index += 1

@@ -56,6 +56,13 @@ def test_recursive_alias_is_refused():
     assert any("recursive" in p.message for p in loaded.problems)
 
 
+def test_undefined_alias_is_a_fatal_problem_with_its_line():
+    loaded = yamlio.load_text("a: 1\nb: *nowhere\n---\nc: 2\n")
+    fatal = [p for p in loaded.problems if p.fatal]
+    assert [(p.line, p.column) for p in fatal] == [(2, 4)] and "*nowhere" in fatal[0].message
+    assert loaded.documents[0].data is None and loaded.documents[1].data == {"c": 2}
+
+
 def test_deep_flow_nesting_is_refused_not_crashing():
     loaded = yamlio.load_text("[" * 100_000 + "]" * 100_000)
     assert loaded.problems and loaded.problems[0].fatal
