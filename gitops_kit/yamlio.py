@@ -56,6 +56,11 @@ class YMap(dict):
         self._p: dict[Any, int] = {}
         self.tag: str = _MAP
 
+    def __reduce__(self) -> tuple:
+        # pickle (the parse cache, the forked parse): one call and the items, not the generic
+        # slots protocol, which builds a state dict per mapping (measured: dumps 25 % faster)
+        return _ymap, (self.pos, self._p, self.tag), None, None, iter(self.items())
+
     def key_pos(self, key: Any) -> Pos:
         """Position of ``key``, or of this mapping when the key is absent."""
         p = self._p.get(key)
@@ -77,12 +82,27 @@ class YSeq(list):
         self.pos: Pos = (1, 1)
         self._ip: list[int] = []
 
+    def __reduce__(self) -> tuple:
+        return _yseq, (self.pos, self._ip), None, iter(self)
+
     def item_pos(self, index: int) -> Pos:
         """Position of item ``index``, or of this sequence when out of range."""
         if 0 <= index < len(self._ip):
             p = self._ip[index]
             return (p >> 16, p & _C)
         return self.pos
+
+
+def _ymap(pos: Pos, positions: dict, tag: str) -> YMap:
+    m = YMap.__new__(YMap)
+    m.pos, m._p, m.tag = pos, positions, tag
+    return m
+
+
+def _yseq(pos: Pos, item_positions: list[int]) -> YSeq:
+    q = YSeq.__new__(YSeq)
+    q.pos, q._ip = pos, item_positions
+    return q
 
 
 class QStr(str):
@@ -223,6 +243,7 @@ class _Builder:
         builders = _builders()
         implicit = _IMPLICIT
         plain = _PLAIN
+        new_map, new_seq = YMap.__new__, YSeq.__new__
         anchors: dict[str, tuple[Any, int]] = {}
         open_anchors: set[str] = set()
         # saved frames of the enclosing containers: (container, is_map, key, key pos, anchor,
@@ -276,12 +297,14 @@ class _Builder:
                     anchors[ev.anchor] = (value, 1)
             elif cls is MappingStart or cls is SequenceStart:
                 mark = ev.start_mark
+                # __new__ and the slots set here: no Python-level __init__ frame per container
                 if cls is MappingStart:
-                    new: Any = YMap()
-                    if ev.tag and ev.tag != "!":
-                        new.tag = ev.tag
+                    new: Any = new_map(YMap)
+                    new._p = {}
+                    new.tag = ev.tag if ev.tag and ev.tag != "!" else _MAP
                 else:
-                    new = YSeq()
+                    new = new_seq(YSeq)
+                    new._ip = []
                 new.pos = (mark.line + 1, mark.column + 1)
                 if ev.anchor:
                     open_anchors.add(ev.anchor)
@@ -299,7 +322,7 @@ class _Builder:
                 if cur is None:
                     root, root_pos = value, value.pos
                     continue
-                p = (min(line, _L) << 16) | min(col, _C)
+                p = ((line if line <= _L else _L) << 16) | (col if col <= _C else _C)
                 if is_map:
                     if key is _NO_KEY:
                         key = f"<{'mapping' if type(value) is YMap else 'sequence'} key at line {line}>"
@@ -314,7 +337,11 @@ class _Builder:
                 if k is _MERGE_KEY:
                     merged = self._merge(cur, merged, value)
                     continue
-                self._put(cur, k, kp, p, value, merged, problems)
+                positions = cur._p
+                if k in positions:
+                    self._duplicate(positions, k, kp, merged, problems)
+                cur[k] = value
+                positions[k] = (kp << 40) | p
                 continue
             elif cls is Alias:
                 if ev.anchor in open_anchors:
@@ -358,21 +385,20 @@ class _Builder:
                 if k is _MERGE_KEY:
                     merged = self._merge(cur, merged, value)
                     continue
-                self._put(cur, k, kp, p, value, merged, problems)
+                positions = cur._p
+                if k in positions:
+                    self._duplicate(positions, k, kp, merged, problems)
+                cur[k] = value
+                positions[k] = (kp << 40) | p
             continue
 
     @staticmethod
-    def _put(container: YMap, key: Any, kp: int, vp: int, value: Any, merged: set | None,
-             problems: list[Problem]) -> None:
-        positions = container._p
-        if key in positions:
-            if merged and key in merged:
-                merged.discard(key)  # an explicit key overrides one merged in by '<<'
-            else:
-                first = positions[key] >> 56
-                problems.append(Problem(kp >> 16, kp & _C, f"duplicate key {str(key)!r} (first at line {first})"))
-        container[key] = value
-        positions[key] = (kp << 40) | vp
+    def _duplicate(positions: dict, key: Any, kp: int, merged: set | None, problems: list[Problem]) -> None:
+        if merged and key in merged:
+            merged.discard(key)  # an explicit key overrides one merged in by '<<'
+        else:
+            first = positions[key] >> 56
+            problems.append(Problem(kp >> 16, kp & _C, f"duplicate key {str(key)!r} (first at line {first})"))
 
     @staticmethod
     def _merge(out: YMap, merged: set | None, value: Any) -> set:

@@ -247,38 +247,41 @@ class _Scanner:
         return s.is_reference_value(value) or s.names_a_secret_object(key, value) or s.is_auth_mode(key, value)
 
     def _walk(self, root: YMap | YSeq, label: str, ident: str, done: set) -> Iterator[Hit]:
+        # Every node of every scanned document passes here: the common case (a string that is
+        # neither under a secret key nor a token) costs two cached lookups.
         prefix = f"{label}: " if label else ""
+        secret_key, maybe_format = s.is_secret_key, s.may_contain_format
         stack: list[tuple[Any, tuple]] = [(root, ())]
         while stack:
             node, path = stack.pop()
             if isinstance(node, YMap):
-                pair_name = node.get("name")
-                pair_value = node.get("value")
-                if isinstance(pair_name, str) and isinstance(pair_value, str) and s.is_secret_key(pair_name) \
-                        and (id(node), "value") not in done:
-                    done.add((id(node), "value"))
-                    if not self._harmless(pair_name, pair_value):
-                        kind = s.secret_kind(pair_value) or LITERAL
-                        yield Hit(self.path, node.value_pos("value"),
-                                  f"{prefix}{_join(path)} sets {pair_name} to {_a(kind)} ({s.mask(pair_value)}); "
-                                  "use valueFrom.secretKeyRef or a Vault <path:...> placeholder",
-                                  key=f"{ident}:{_join(path)}:{pair_name}")
                 node_id = id(node)
+                pair_name = node.get("name")
+                if isinstance(pair_name, str) and secret_key(pair_name):
+                    pair_value = node.get("value")
+                    if isinstance(pair_value, str) and (node_id, "value") not in done:
+                        done.add((node_id, "value"))
+                        if not self._harmless(pair_name, pair_value):
+                            kind = s.secret_kind(pair_value) or LITERAL
+                            yield Hit(self.path, node.value_pos("value"),
+                                      f"{prefix}{_join(path)} sets {pair_name} to {_a(kind)} ({s.mask(pair_value)}); "
+                                      "use valueFrom.secretKeyRef or a Vault <path:...> placeholder",
+                                      key=f"{ident}:{_join(path)}:{pair_name}")
                 for key, value in node.items():
                     if isinstance(value, str):
-                        if (node_id, key) in done:
+                        if done and (node_id, key) in done:
                             continue
-                        if isinstance(key, str) and s.is_secret_key(key):
+                        if secret_key(key):
                             if not self._harmless(key, value):
                                 yield self._secret_key_hit(node, key, value, path + (key,), prefix, ident)
-                        elif s.find_secrets(value):
+                        elif maybe_format(value):
                             yield from self.formats(value, node.value_pos(key), prefix, path + (key,), ident)
-                    elif isinstance(value, (YMap, YSeq)) and (node_id, key) not in done:
+                    elif isinstance(value, (YMap, YSeq)) and not (done and (node_id, key) in done):
                         stack.append((value, path + (key,)))
             elif isinstance(node, YSeq):
                 for i, value in enumerate(node):
                     if isinstance(value, str):
-                        if s.find_secrets(value) and (id(node), i) not in done:
+                        if maybe_format(value) and (id(node), i) not in done:
                             yield from self.formats(value, node.item_pos(i), prefix, path + (i,), ident)
                     elif isinstance(value, (YMap, YSeq)):
                         stack.append((value, path + (i,)))
