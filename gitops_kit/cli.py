@@ -117,6 +117,8 @@ def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], config_file
                 atomic_write(file, render(name, report), overwrite=True)
             except OSError as exc:
                 raise UsageError(f"cannot write {name} report: {exc.strerror}", file) from None
+    global _FAST_EXIT
+    _FAST_EXIT = True
     raise SystemExit(report.exit_code)
 
 
@@ -174,6 +176,24 @@ cli.add_command(init)
 cli.add_command(new_app)
 
 
+# Set once lint has written its reports: nothing is left to clean up but the model, and freeing
+# its hundreds of thousands of objects one by one at interpreter exit takes 30 ms on 1000 apps.
+_FAST_EXIT = False
+
+
+def run() -> None:
+    """The console script: :func:`main`, then exit (skipping the teardown of lint's model)."""
+    code = main()
+    if _FAST_EXIT:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            sys.exit(code)  # a closed or broken pipe: let the usual exit report it
+        os._exit(code)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of exiting (tests call this)."""
     try:
@@ -193,4 +213,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

@@ -64,10 +64,11 @@ def params_for(spec: catalog.RuleSpec, model: RepoModel) -> dict[str, Any]:
     return merge(dict(spec.params), dict(user))
 
 
-# Relative cost of the checks on a large repository (measured on the 1000-app benchmark corpus);
-# used only to split the checks between two processes.
-_COST = {"plaintext_secret": 27, "node_tier": 20, "schema": 18, "retain_policy": 11, "schema_unknown": 6,
-         "network_policy": 6, "topology_spread": 5, "layout": 5, "resource_quota": 3, "avp_placeholder": 2}
+# Relative cost of the checks on a large repository (milliseconds on the 1000-app benchmark corpus,
+# serial, first run included); used only to split the checks between two processes.
+_COST = {"plaintext_secret": 104, "schema": 85, "node_tier": 54, "topology_spread": 28, "retain_policy": 23,
+         "network_policy": 22, "schema_unknown": 21, "avp_placeholder": 16, "layout": 15, "deprecated_api": 10,
+         "kustomize_namespace": 9, "helm_pattern": 8, "app_health_check": 8, "yaml_syntax": 6}
 # Below this many files a second process costs more than it saves.
 PARALLEL_MIN_FILES = 1500
 
@@ -93,9 +94,9 @@ def _run_forked(model: RepoModel, jobs: list[tuple[catalog.RuleSpec, dict, str |
                 ) -> tuple[list[Finding], list[str]]:
     """Run the checks on both cores, the costlier half in a forked child (see parallel.py)."""
     heavy, light, load = [], [], [0, 0]
-    for job in sorted(jobs, key=lambda j: -_COST.get(j[0].check, 1)):
+    for job in sorted(jobs, key=lambda j: -_COST.get(j[0].check, 3)):
         side = 0 if load[0] <= load[1] else 1
-        load[side] += _COST.get(job[0].check, 1)
+        load[side] += _COST.get(job[0].check, 3)
         (heavy if side == 0 else light).append(job)
     (raw_h, crashed_h), (raw_l, crashed_l) = parallel.split(lambda: _run_checks(model, heavy),
                                                             lambda: _run_checks(model, light))

@@ -798,13 +798,21 @@ def targets(model: "RepoModel", skip_files: Iterable[str]) -> Iterator[Target]:
     """Every Kubernetes object and every Chart.yaml / kustomization.yaml, minus skipped files
     (Helm values files by default: they are chart input, not objects)."""
     import fnmatch
+    import re
 
     skips = [s for s in skip_files if isinstance(s, str)]
     by_name = project_index()[1]
+    # one regex for all patterns, and one answer per file (a file holds many objects)
+    skip_rx = re.compile("|".join(f"(?:{fnmatch.translate(pat)})" for pat in skips)) if skips else None
+    skip_of: dict[str, bool] = {}
 
     def skipped(path: str) -> bool:
-        base = _basename(path)
-        return any(fnmatch.fnmatchcase(base, pat) or fnmatch.fnmatchcase(path, pat) for pat in skips)
+        if skip_rx is None:
+            return False
+        hit = skip_of.get(path)
+        if hit is None:
+            hit = skip_of[path] = bool(skip_rx.match(_basename(path)) or skip_rx.match(path))
+        return hit
 
     patch_files = kustomize_patch_files(model)
     named: set[tuple[str, int]] = set()
