@@ -32,6 +32,7 @@ class Walk:
     dirs: set[str] = field(default_factory=set)
     files: set[str] = field(default_factory=set)
     skipped: list[Skipped] = field(default_factory=list)
+    sizes: dict[str, int] = field(default_factory=dict)  # bytes of each YAML file to read
 
 
 def find_root(start: Path) -> Path:
@@ -146,6 +147,7 @@ def walk(root: Path, exclude: list[str], max_bytes: int) -> Walk:
                                                    "(max_file_bytes): not read", True))
                 continue
             result.yaml_files.append(rel)
+            result.sizes[rel] = size
         stack.extend(reversed(subdirs))
     result.yaml_files.sort()
     return result
