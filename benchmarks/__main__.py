@@ -13,8 +13,8 @@ directory (or ``--keep DIR``), then measured in this one run:
   is what counts if lint ever uses a process pool;
 - the pre-commit case: ``gitops-kit lint <one Application file>`` run from the repository root;
 - once per run: ``gitops-kit --version``, ``python -c pass`` (interpreter start), ``gitops-kit
-  new-app`` on a fresh copy of examples/reference, and ``yamllint -d relaxed`` on the 1000-app
-  tree when yamllint is installed.
+  new-app`` on a fresh copy of examples/reference, and ``yamllint -d relaxed`` and
+  ``argocd-source-lint`` on the 1000-app tree when they are installed.
 
 Prints a table and the targets of issue 6 with PASS/FAIL, and writes everything as JSON.
 """
@@ -271,6 +271,56 @@ def measure_yamllint(root: Path, label: str) -> dict[str, Any]:
             "peak_rss_bytes": r.maxrss, "problems": len([ln for ln in r.stdout.splitlines() if ln.strip()])}
 
 
+def argocd_source_lint_command(given: str | None) -> list[str] | None:
+    """``--argocd-source-lint CMD``, else the script beside this interpreter, else one on PATH."""
+    if given:
+        return shlex.split(given)
+    beside = Path(sys.executable).parent / "argocd-source-lint"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return [str(beside)]
+    found = shutil.which("argocd-source-lint")
+    return [found] if found else None
+
+
+def count_applications(root: Path) -> int:
+    """Argo CD Application documents under argo/ (what both tools' per-Application time divides by)."""
+    count = 0
+    for path in yaml_files(root / "argo"):
+        for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if isinstance(doc, dict) and doc.get("kind") == "Application" and \
+                    str(doc.get("apiVersion", "")).startswith("argoproj.io/"):
+                count += 1
+    return count
+
+
+def measure_argocd_source_lint(cmd: list[str] | None, root: Path, label: str) -> dict[str, Any]:
+    """One run of argocd-source-lint on ``root``, made a git checkout whose origin is the corpus's
+    repository URL (without it, the tool treats every source as an external repository and skips it)."""
+    if cmd is None:
+        return {"skipped": "argocd-source-lint is not installed (pipx install argocd-source-lint, or "
+                           "--argocd-source-lint CMD)"}
+    if shutil.which("git") is None:
+        return {"skipped": "git is not installed: argocd-source-lint needs a git checkout"}
+    if not (root / ".git").exists():
+        git = ["git", "-c", "user.name=benchmark", "-c", "user.email=benchmark@example.com",
+               "-c", "commit.gpgsign=false"]
+        for step in (["init", "-q"], ["remote", "add", "origin", corpus.REPO_URL], ["checkout", "-q", "-b", corpus.BRANCH],
+                     ["add", "-A"], ["commit", "-q", "--no-verify", "-m", "corpus"]):
+            done = subprocess.run([*git, *step], cwd=root, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                return {"error": f"git {' '.join(step)} failed: {done.stderr.strip()[-300:]}"}
+    full = [*cmd, str(root), "--format", "json"]
+    log(f"[{label}] argocd-source-lint (one run)")
+    r = run(full, cwd=root)
+    out: dict[str, Any] = {"command": shlex.join(full), "exit": r.code, "wall": r.wall, "peak_rss_bytes": r.maxrss,
+                           "version": run([*cmd, "--version"]).stdout.strip()}
+    try:
+        out["findings"] = len(json.loads(r.stdout)["findings"])
+    except (ValueError, KeyError, TypeError):
+        out["error"] = f"exit {r.code}, no JSON report; stderr ends: {r.stderr.strip()[-400:]}"
+    return out
+
+
 def precommit_file(root: Path) -> str:
     apps = sorted((root / "argo" / "apps").glob("*-app.yaml"))
     pick = apps[0] if apps else sorted((root / "argo").rglob("*.yaml"))[0]
@@ -302,6 +352,16 @@ def measure_size(n: int, base: Path, args: argparse.Namespace, lint_cmd: list[st
         entry["yamllint"] = measure_yamllint(root, label) if args.yamllint else {"skipped": "skipped (--no-yamllint)"}
         if entry["yamllint"].get("wall") and lint.get("median"):
             entry["yamllint"]["ratio_to_lint"] = entry["yamllint"]["wall"] / lint["median"]
+        # last: it turns the corpus into a git checkout
+        if args.asl:
+            asl = measure_argocd_source_lint(argocd_source_lint_command(args.asl_command), root, label)
+        else:
+            asl = {"skipped": "skipped (--no-argocd-source-lint)"}
+        if asl.get("wall") and lint.get("median") and "error" not in asl:
+            apps = count_applications(root)
+            asl.update(applications=apps, per_application=asl["wall"] / apps,
+                       lint_per_application=lint["median"] / apps, ratio_to_lint=asl["wall"] / lint["median"])
+        entry["argocd_source_lint"] = asl
     return entry
 
 
@@ -384,7 +444,15 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     else:
         add("versus yamllint -d relaxed (1000 apps)", ">= 20 x faster", "-", None,
             (yl or {}).get("skipped", "needs 1000 in --sizes and a lint time"))
-    add("versus argocd-source-lint", "faster per Application", "-", None, "not available here; not measured")
+    asl = one.get("argocd_source_lint") if one else None
+    if asl and asl.get("per_application"):
+        add("versus argocd-source-lint (1000 apps)", "faster per Application",
+            f"{asl['lint_per_application'] * 1000:.2f} ms vs {asl['per_application'] * 1000:.2f} ms per Application "
+            f"({asl['ratio_to_lint']:.1f} x)", asl["lint_per_application"] < asl["per_application"],
+            f"{asl['applications']} Applications")
+    else:
+        add("versus argocd-source-lint (1000 apps)", "faster per Application", "-", None,
+            (asl or {}).get("skipped") or (asl or {}).get("error") or "needs 1000 in --sizes and a lint time")
     return out
 
 
@@ -436,6 +504,12 @@ def table(res: dict[str, Any]) -> str:
     if yl:
         lines.append(f"yamllint -d relaxed, 1000 apps: {yl['wall']:.2f} s, {yl['ratio_to_lint']:.1f} x the lint time"
                      if yl.get("ratio_to_lint") else f"yamllint: {yl.get('skipped', 'no result')}")
+    asl = sizes.get(1000, {}).get("argocd_source_lint")
+    if asl:
+        lines.append(f"argocd-source-lint {asl.get('version', '')}, 1000 apps: {asl['wall']:.2f} s for "
+                     f"{asl['applications']} Applications, {asl['findings']} finding(s), {asl['ratio_to_lint']:.1f} x "
+                     "the lint time" if asl.get("per_application") else
+                     f"argocd-source-lint: {asl.get('skipped') or asl.get('error', 'no result')}")
     lines.append(f"peak RSS: {res['meta']['rss_method']}")
     meta = res["meta"]
     lines.append(f"machine: {meta['cpus']} CPUs, {meta['system']}, Python {meta['python']}, PyYAML {meta['pyyaml']} "
@@ -523,6 +597,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="sizes at which to time the one-file (pre-commit) case (default: %(default)s)")
     parser.add_argument("--no-yamllint", dest="yamllint", action="store_false",
                         help="skip the yamllint comparison even when yamllint is installed")
+    parser.add_argument("--no-argocd-source-lint", dest="asl", action="store_false",
+                        help="skip the argocd-source-lint comparison even when it is installed")
+    parser.add_argument("--argocd-source-lint", dest="asl_command", metavar="CMD",
+                        help="the argocd-source-lint command (default: beside this interpreter, else on PATH)")
     parser.add_argument("--no-reference", dest="reference", action="store_false",
                         help="skip measuring examples/reference")
     args = parser.parse_args(argv)

@@ -112,3 +112,29 @@ def test_every_app_with_a_violation_is_reported(dirty: tuple[Path, dict]) -> Non
     missed = [(app, kind, corpus.VIOLATIONS[kind]) for app, kind in stats["violating_apps"].items()
               if corpus.VIOLATIONS[kind] in known and (corpus.VIOLATIONS[kind], app) not in found]
     assert missed == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a shell script stands in for the peer tool")
+def test_argocd_source_lint_comparison_sees_a_checkout_with_the_corpus_origin(tmp_path: Path) -> None:
+    """The peer is run on a git checkout whose origin is the corpus URL, else it skips every source."""
+    import shutil
+    import subprocess
+
+    from benchmarks import __main__ as bench
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    root = tmp_path / "repo"
+    corpus.generate(root, 4)
+    fake = tmp_path / "argocd-source-lint"
+    # stands in for the real tool: records what it saw, answers like it does
+    fake.write_text("#!/bin/sh\n[ \"$1\" = --version ] && { echo 9.9; exit 0; }\n"
+                    "git -C \"$1\" remote get-url origin > \"$1/../seen\"\n"
+                    "echo '{\"findings\": [{\"rule_id\": \"x\"}]}'\n")
+    fake.chmod(0o755)
+    out = bench.measure_argocd_source_lint([str(fake)], root, "test")
+    assert out["exit"] == 0 and out["findings"] == 1 and out["version"] == "9.9"
+    assert (tmp_path / "seen").read_text().strip() == corpus.REPO_URL
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True).stdout == ""
+    assert bench.count_applications(root) == len(lint([str(root)]).model.applications) > 4
+    assert bench.measure_argocd_source_lint(None, root, "test")["skipped"].startswith("argocd-source-lint is not")
