@@ -7,6 +7,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable, Iterator
 
 from . import cache, catalog, config as config_mod, discover, engine
 from .findings import Finding, Severity
@@ -67,7 +68,7 @@ def lint(paths: list[str] | None = None, *, config_file: str | None = None, sele
         specs = catalog.load()
         rules = engine.select_rules(specs, model, select, ignore)
         result = engine.run(model, rules)
-        if model.digests is not None:
+        if _cache_to_write(model):
             _save_cache(model, result.secret_paths)
     finally:
         if was_enabled:
@@ -84,23 +85,50 @@ def lint(paths: list[str] | None = None, *, config_file: str | None = None, sele
                       result.suppressed, model, baselined)
 
 
+def _cache_to_write(model: RepoModel) -> bool:
+    return model.digests is not None and bool(model.cache_stale) and cache.writable()
+
+
 def _save_cache(model: RepoModel, secret_paths: set[str] | None) -> None:
-    """Write back the parse cache, without any file that holds (or, unchecked, may hold) a secret."""
+    """Write back the parse cache, without any file that holds (or, unchecked, may hold) a secret.
+
+    ``secret_paths`` are the files where plaintext-secret found something; it vouches only for
+    the files it read, so a file parsed in this run outside the focus of a pre-commit run that
+    the prefilter cannot clear is scanned before it is cached (in the cache writers, on both
+    cores). A file that came from the cache was vetted when it was first written. When the rule
+    did not run, nothing the prefilter cannot clear is cached."""
     from .checks._secrets import may_hold_secret
 
     digests = model.digests or {}
-    if not model.cache_stale or not cache.writable():
-        return
-    entries = {}
-    for rel, sf in model.files.items():
-        if rel not in digests:
-            continue
+    fresh = model.cache_fresh
+    scan = _secret_scanner(model) if secret_paths is not None else None
+
+    def keep(rel: str, sf: Any) -> bool:
         if secret_paths is not None and rel in secret_paths:
-            continue
-        if secret_paths is None and may_hold_secret(sf.text or ""):
-            continue
-        entries[rel] = (digests[rel], sf)
-    cache.save(model.root, entries, model.cache_stale)
+            return False
+        if secret_paths is not None and model.in_focus(rel):
+            return True  # the rule read it and found nothing
+        if not may_hold_secret(sf.text or ""):
+            return True
+        if scan is None:
+            return False  # the rule did not run: nothing vouches for it
+        if rel not in fresh:
+            return True
+        try:
+            return next(iter(scan(rel, sf)), None) is None
+        except Exception:  # noqa: BLE001 - a file the scanner cannot read is simply not cached
+            return False
+
+    entries = {rel: (digests[rel], sf) for rel, sf in model.files.items() if rel in digests}
+    cache.save(model.root, entries, model.cache_stale, keep)
+
+
+def _secret_scanner(model: RepoModel) -> Callable[[str, Any], Iterator[Any]]:
+    from .checks import plaintext_secret
+
+    spec = catalog.load()[engine.SECRET_RULE]
+    params = engine.params_for(spec, model)
+    return lambda rel, sf: plaintext_secret.file_hits(rel, sf, params)
 
 
 def _only_files(root: Path, paths: list[str]) -> set[str] | None:

@@ -65,3 +65,40 @@ def test_forked_parse_equals_serial_parse(tmp_path, monkeypatch):
                 assert all(a.data.key_pos(k) == b.data.key_pos(k) and a.data.value_pos(k) == b.data.value_pos(k)
                            for k in a.data)
     assert len(forked.objects) == len(serial.objects)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_forked_cold_cache_parse_and_write_equal_the_serial_run(tmp_path, monkeypatch):
+    """A cold cache parses on both cores, hashing as it reads, and writes its shards from both;
+    the next (warm) run must load all of it and report the same."""
+    from gitops_kit import cache, model
+
+    root = reference_copy(tmp_path / "repo")
+    overlay(root, {"apps/helm/netbox/values.yaml": "netbox:\n  superuserPassword: hunter2hunter2\n"})
+    monkeypatch.setenv("GITOPS_KIT_CACHE", "1")  # written even under CI
+    monkeypatch.setenv("GITOPS_KIT_JOBS", "1")
+    serial = run_lint(root).findings
+    monkeypatch.delenv("GITOPS_KIT_JOBS")
+    monkeypatch.setattr(model, "PARALLEL_PARSE_MIN_FILES", 1)
+    monkeypatch.setattr(cache, "PARALLEL_MIN_ENTRIES", 1)
+    from gitops_kit.api import lint
+
+    cold = lint([str(root)], use_cache=True)
+    assert cold.findings == serial
+    digests = cold.model.digests or {}
+    assert set(digests) == set(cold.model.files)
+    assert all(digests[rel] == cache.digest((root / rel).read_bytes()) for rel in digests)
+    shards = sorted((root / cache.DIR).glob("*.bin"))
+    assert len(shards) == cache.SHARDS
+    parsed = {"n": 0}
+    real = model._parse_raw
+
+    def counting(rel, raw):
+        parsed["n"] += 1
+        return real(rel, raw)
+
+    monkeypatch.setattr(model, "_parse_raw", counting)
+    monkeypatch.setattr(model, "PARALLEL_PARSE_MIN_FILES", 10_000)  # parse the misses here, where they are counted
+    warm = lint([str(root)], use_cache=True)
+    assert warm.findings == serial
+    assert parsed["n"] == 1  # only the values file with the secret, which is never cached

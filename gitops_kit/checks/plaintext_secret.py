@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from ..findings import Hit
-from ..model import RepoModel, is_kustomization
+from ..model import RepoModel, SourceFile, is_kustomization
 from ..yamlio import YMap, YSeq
 from . import _secrets as s
 
@@ -25,25 +25,29 @@ LITERAL = "a literal value"
 
 
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
+    for path, sf in model.files.items():
+        if model.in_focus(path):
+            yield from file_hits(path, sf, params)
+
+
+def file_hits(path: str, sf: SourceFile, params: dict[str, Any]) -> Iterator[Hit]:
+    """This rule's findings in one file: they depend on nothing else (the parse cache vets files with it)."""
+    if not s.may_hold_secret(sf.text or ""):
+        return
     skip_kinds = {str(k) for k in params.get("skip_kinds") or ()}
     literal_keys = {str(k).lower() for k in params.get("literal_keys") or ()}
-    for path, sf in model.files.items():
-        if not model.in_focus(path):
+    scanner = _Scanner(path, s.SourceLines(sf.text), literal_keys)
+    for doc in sf.documents:
+        data = doc.data
+        if isinstance(data, str):
+            yield from scanner.formats(data, doc.pos, "", (), f"doc{doc.index}")
             continue
-        if not s.may_hold_secret(sf.text or ""):
+        if not isinstance(data, (YMap, YSeq)):
             continue
-        scanner = _Scanner(path, s.SourceLines(sf.text), literal_keys)
-        for doc in sf.documents:
-            data = doc.data
-            if isinstance(data, str):
-                yield from scanner.formats(data, doc.pos, "", (), f"doc{doc.index}")
-                continue
-            if not isinstance(data, (YMap, YSeq)):
-                continue
-            kind = data.get("kind") if isinstance(data, YMap) else None
-            if isinstance(kind, str) and kind in skip_kinds:
-                continue  # encrypted data (SealedSecret) and schemas (CRDs) hold no secrets
-            yield from scanner.document(data, doc.index)
+        kind = data.get("kind") if isinstance(data, YMap) else None
+        if isinstance(kind, str) and kind in skip_kinds:
+            continue  # encrypted data (SealedSecret) and schemas (CRDs) hold no secrets
+        yield from scanner.document(data, doc.index)
 
 
 def _a(kind: str) -> str:

@@ -255,6 +255,7 @@ class RepoModel:
     # Content digest of each file, when the parse cache was used, and its shards to write back.
     digests: dict[str, bytes] | None = None
     cache_stale: set[int] = field(default_factory=set)
+    cache_fresh: set[str] = field(default_factory=set)  # files the cache did not hold: parsed in this run
     # The files whose findings are wanted (pre-commit: the committed files), or None for all.
     # Rules whose findings for a file depend on that file alone may skip the others; every
     # other rule still reads the whole repository.
@@ -400,12 +401,13 @@ def build(root: Path, config: Config, use_cache: bool = False) -> RepoModel:
     walked = discover.walk(root, config.exclude, config.max_file_bytes)
     digests: dict[str, bytes] | None = None
     stale: set[int] = set()
+    fresh: set[str] = set()
     if use_cache:
-        files, digests, stale = _parse_cached(root, walked.yaml_files, walked.sizes)
+        files, digests, stale, fresh = _parse_cached(root, walked.yaml_files, walked.sizes)
     else:
         files = _parse_all(root, walked.yaml_files, walked.sizes)
     model = assemble(root, config, files, walked)
-    model.digests, model.cache_stale = digests, stale
+    model.digests, model.cache_stale, model.cache_fresh = digests, stale, fresh
     model.external_crds = _external_crds(root, config)
     return model
 
@@ -414,13 +416,33 @@ def build(root: Path, config: Config, use_cache: bool = False) -> RepoModel:
 PARALLEL_PARSE_MIN_FILES = 1500
 
 
-def _parse_all(root: Path, rels: list[str], sizes: dict[str, int] | None = None) -> dict[str, SourceFile]:
+def _parse_all(root: Path, rels: list[str], sizes: dict[str, int] | None = None,
+               digests: dict[str, bytes] | None = None) -> dict[str, SourceFile]:
     """Every file parsed once; on two cores for large repositories (half in a forked child).
-    ``sizes`` (from the walk) balances the halves; files it lacks are stat'ed."""
+    ``sizes`` (from the walk) balances the halves; files it lacks are stat'ed. Given ``digests``,
+    the readers also fill in each readable file's content digest (for the parse cache)."""
     from .. import parallel
 
+    if digests is not None:
+        from ..cache import digest
+
+        def read_one(rel: str) -> tuple[SourceFile, bytes | None]:
+            try:
+                raw = read_bytes(os.path.join(root, rel))
+            except OSError as exc:
+                return SourceFile(rel, None, [], [yamlio.Problem(1, 1, f"cannot read file: {exc.strerror}", True)]), None
+            return _parse_raw(rel, raw), digest(raw)
+    else:
+        def read_one(rel: str) -> tuple[SourceFile, bytes | None]:
+            return load_file(root, rel), None
+
+    def collect(pairs: list[tuple[SourceFile, bytes | None]]) -> dict[str, SourceFile]:
+        if digests is not None:
+            digests.update((sf.path, key) for sf, key in pairs if key is not None)
+        return {sf.path: sf for sf, _ in pairs}
+
     if len(rels) < PARALLEL_PARSE_MIN_FILES or not parallel.available() or _MEMO is not None:
-        return {rel: load_file(root, rel) for rel in rels}
+        return collect([read_one(rel) for rel in rels])
     sizes = dict(sizes or {})
     for rel in rels:
         if rel not in sizes:
@@ -436,21 +458,26 @@ def _parse_all(root: Path, rels: list[str], sizes: dict[str, int] | None = None)
         side = 0 if load[0] * 57 <= load[1] * 43 else 1
         load[side] += sizes[rel] + 200  # per-file overhead counts too
         halves[side].append(rel)
-    theirs, mine = parallel.split(lambda: [load_file(root, rel) for rel in halves[0]],
-                                  lambda: [load_file(root, rel) for rel in halves[1]])
-    parsed = {sf.path: sf for sf in (*theirs, *mine)}
+    theirs, mine = parallel.split(lambda: [read_one(rel) for rel in halves[0]],
+                                  lambda: [read_one(rel) for rel in halves[1]])
+    parsed = collect([*theirs, *mine])
     return {rel: parsed[rel] for rel in rels}
 
 
 def _parse_cached(root: Path, rels: list[str], sizes: dict[str, int] | None = None
-                  ) -> tuple[dict[str, SourceFile], dict[str, bytes], set[int]]:
-    """Read and hash every file; parse only those the cache does not hold with the same bytes."""
+                  ) -> tuple[dict[str, SourceFile], dict[str, bytes], set[int], set[str]]:
+    """Read and hash every file; parse only those the cache does not hold with the same bytes.
+    Returns the files, their digests, the cache shards to rewrite and the files parsed now."""
     from .. import cache
 
     cached = cache.load(root)
     files: dict[str, SourceFile] = {}
     digests: dict[str, bytes] = {}
+    if not cached:  # nothing to compare with: hash while parsing, on both cores
+        files = _parse_all(root, rels, sizes, digests)
+        return files, digests, {cache.shard_of(rel) for rel in rels}, set(rels)
     misses: list[str] = []
+    raws: dict[str, bytes] = {}
     for rel in rels:
         try:
             raw = read_bytes(os.path.join(root, rel))
@@ -462,16 +489,19 @@ def _parse_cached(root: Path, rels: list[str], sizes: dict[str, int] | None = No
         hit = cached.get(rel)
         if hit is not None and hit[0] == key:
             files[rel] = hit[1]
-        elif len(misses) < PARALLEL_PARSE_MIN_FILES:
-            files[rel] = _parse_raw(rel, raw)
         else:
             misses.append(rel)
-    if misses:
+            raws[rel] = raw
+    if len(misses) >= PARALLEL_PARSE_MIN_FILES:
+        raws.clear()  # a cold cache: parse on both cores (the workers read the files again)
         files.update(_parse_all(root, misses, sizes))
+    else:
+        for rel in misses:
+            files[rel] = _parse_raw(rel, raws[rel]) if rel in raws else load_file(root, rel)
     current = set(rels)
     stale = {cache.shard_of(rel) for rel in rels if cached.get(rel) is None or cached[rel][1] is not files[rel]}
     stale |= {cache.shard_of(rel) for rel in cached if rel not in current}
-    return {rel: files[rel] for rel in rels}, digests, stale
+    return {rel: files[rel] for rel in rels}, digests, stale, set(misses)
 
 
 def _parse_raw(rel: str, raw: bytes) -> SourceFile:
