@@ -80,6 +80,9 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
                 continue
             if not fname.startswith("values") or not fname.endswith((".yaml", ".yml")):
                 continue
+            text = sf.text or ""
+            if "\\" not in text and not any(key in text for key in replica_keys):
+                continue  # no replica count anywhere in the file (an escape could hide a key name)
             for doc in sf.documents:
                 if is_object(doc.data):
                     continue  # a manifest, checked above as a workload
@@ -87,11 +90,13 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
 
 
 def _values(path: str, index: int, tree: Any, want: _Want, keys: tuple[str, ...], app: str) -> Iterator[Hit]:
+    wanted = frozenset(keys)
     stack: list[tuple[tuple, Any, Any]] = [((), tree, None)]
     while stack:
         where, node, parent = stack.pop()
         if isinstance(node, YMap):
-            yield from _values_mapping(path, index, where, node, parent, want, keys, app)
+            if node.keys() & wanted:  # a set test in C: most mappings hold no replica count
+                yield from _values_mapping(path, index, where, node, parent, want, keys, app)
             for k, v in node.items():
                 if isinstance(v, (YMap, YSeq)):
                     stack.append((where + (k,), v, node))
