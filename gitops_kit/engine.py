@@ -69,6 +69,9 @@ def params_for(spec: catalog.RuleSpec, model: RepoModel) -> dict[str, Any]:
 _COST = {"plaintext_secret": 104, "schema": 85, "node_tier": 54, "topology_spread": 28, "retain_policy": 23,
          "network_policy": 22, "schema_unknown": 21, "avp_placeholder": 16, "layout": 15, "deprecated_api": 10,
          "kustomize_namespace": 9, "helm_pattern": 8, "app_health_check": 8, "yaml_syntax": 6}
+# Checks that share an index built on first use (the schema set and its targets; bundle
+# ownership) run in the same process, so that it is built once.
+_TOGETHER = (frozenset({"schema", "schema_unknown"}), frozenset({"node_tier", "network_policy", "resource_quota"}))
 # Below this many files a second process costs more than it saves.
 PARALLEL_MIN_FILES = 1500
 
@@ -93,11 +96,26 @@ def _run_checks(model: RepoModel, jobs: list[tuple[catalog.RuleSpec, dict, str |
 def _run_forked(model: RepoModel, jobs: list[tuple[catalog.RuleSpec, dict, str | None]]
                 ) -> tuple[list[Finding], list[str]]:
     """Run the checks on both cores, the costlier half in a forked child (see parallel.py)."""
-    heavy, light, load = [], [], [0, 0]
-    for job in sorted(jobs, key=lambda j: -_COST.get(j[0].check, 3)):
+    units: list[list[tuple[catalog.RuleSpec, dict, str | None]]] = []
+    grouped: dict[int, list[tuple[catalog.RuleSpec, dict, str | None]]] = {}
+    for job in jobs:
+        group = next((i for i, checks_ in enumerate(_TOGETHER) if job[0].check in checks_), None)
+        if group is None:
+            units.append([job])
+        else:
+            grouped.setdefault(group, []).append(job)
+    units.extend(grouped.values())
+
+    def cost(unit: list[tuple[catalog.RuleSpec, dict, str | None]]) -> int:
+        return sum(_COST.get(job[0].check, 3) for job in unit)
+
+    heavy: list[tuple[catalog.RuleSpec, dict, str | None]] = []
+    light: list[tuple[catalog.RuleSpec, dict, str | None]] = []
+    load = [0, 0]
+    for unit in sorted(units, key=lambda u: (-cost(u), u[0][0].id)):
         side = 0 if load[0] <= load[1] else 1
-        load[side] += _COST.get(job[0].check, 3)
-        (heavy if side == 0 else light).append(job)
+        load[side] += cost(unit)
+        (heavy if side == 0 else light).extend(unit)
     (raw_h, crashed_h), (raw_l, crashed_l) = parallel.split(lambda: _run_checks(model, heavy),
                                                             lambda: _run_checks(model, light))
     return raw_l + raw_h, crashed_l + crashed_h

@@ -794,13 +794,22 @@ def _basename(path: str) -> str:
     return path.rsplit("/", 1)[-1]
 
 
-def targets(model: "RepoModel", skip_files: Iterable[str]) -> Iterator[Target]:
+def targets(model: "RepoModel", skip_files: Iterable[str]) -> list[Target]:
     """Every Kubernetes object and every Chart.yaml / kustomization.yaml, minus skipped files
-    (Helm values files by default: they are chart input, not objects)."""
+    (Helm values files by default: they are chart input, not objects); built once per model and
+    list of skips (schema and schema-unknown share it)."""
+    skips = tuple(s for s in skip_files if isinstance(s, str))
+    key = ("schema_targets", skips)
+    found = model.memo.get(key)
+    if found is None:
+        found = model.memo[key] = list(_targets(model, skips))
+    return found
+
+
+def _targets(model: "RepoModel", skips: tuple[str, ...]) -> Iterator[Target]:
     import fnmatch
     import re
 
-    skips = [s for s in skip_files if isinstance(s, str)]
     by_name = project_index()[1]
     # one regex for all patterns, and one answer per file (a file holds many objects)
     skip_rx = re.compile("|".join(f"(?:{fnmatch.translate(pat)})" for pat in skips)) if skips else None
