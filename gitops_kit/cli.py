@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -182,7 +183,12 @@ _FAST_EXIT = False
 
 
 def run() -> None:
-    """The console script: :func:`main`, then exit (skipping the teardown of lint's model)."""
+    """The console script: :func:`main`, then exit (skipping the teardown of lint's model).
+
+    The cyclic garbage collector stays off for the whole (short) process: lint builds hundreds of
+    thousands of acyclic objects, and switching the collector back on after them costs one full
+    pass over all of them (50 ms on 1000 apps) for nothing to collect."""
+    gc.disable()
     code = main()
     if _FAST_EXIT:
         try:
