@@ -73,9 +73,15 @@ def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], config_file
 
         accepted = baseline.read(Path(baseline_file))
     def again():
-        return run_lint(list(paths) or None, config_file=config_file, select=_csv(select),
-                        ignore=_csv(ignore_rules), min_severity=Severity.parse(severity), baseline=accepted,
-                        use_cache=not no_cache)
+        from . import progress
+
+        progress.start()  # on a terminal, for runs longer than a few seconds
+        try:
+            return run_lint(list(paths) or None, config_file=config_file, select=_csv(select),
+                            ignore=_csv(ignore_rules), min_severity=Severity.parse(severity), baseline=accepted,
+                            use_cache=not no_cache)
+        finally:
+            progress.stop()
 
     report = again()
     if show_diff and not do_fix:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import catalog, checks, parallel, suppress
+from . import catalog, checks, parallel, progress, suppress
 from .config import merge
 from .errors import UsageError
 from .findings import Finding, Hit, Severity, fingerprint
@@ -76,11 +76,12 @@ _TOGETHER = (frozenset({"schema", "schema_unknown"}), frozenset({"node_tier", "n
 PARALLEL_MIN_FILES = 1500
 
 
-def _run_checks(model: RepoModel, jobs: list[tuple[catalog.RuleSpec, dict, str | None]]
+def _run_checks(model: RepoModel, jobs: list[tuple[catalog.RuleSpec, dict, str | None]], share: float = 1.0
                 ) -> tuple[list[Finding], list[str]]:
     raw: list[Finding] = []
     crashed: list[str] = []
     for spec, params, severity_override in jobs:
+        progress.tick(share)
         try:
             for hit in checks.get(spec.check)(model, params):
                 raw.append(_stamp(spec, hit, model, severity_override))
@@ -116,8 +117,9 @@ def _run_forked(model: RepoModel, jobs: list[tuple[catalog.RuleSpec, dict, str |
         side = 0 if load[0] <= load[1] else 1
         load[side] += cost(unit)
         (heavy if side == 0 else light).extend(unit)
+    share = len(jobs) / max(1, len(light))
     (raw_h, crashed_h), (raw_l, crashed_l) = parallel.split(lambda: _run_checks(model, heavy),
-                                                            lambda: _run_checks(model, light))
+                                                            lambda: _run_checks(model, light, share))
     return raw_l + raw_h, crashed_l + crashed_h
 
 
@@ -130,6 +132,7 @@ def run(model: RepoModel, rules: list[catalog.RuleSpec]) -> Result:
     ran = [spec.id for spec in rules]
     jobs = [(spec, params_for(spec, model), model.config.rule_settings(spec.id).get("severity"))
             for spec in rules if spec.check != SUPPRESSION]
+    progress.phase("checking rules", len(jobs))
     raw, crashed = _run_forked(model, jobs) if _parallel_ok(model) else _run_checks(model, jobs)
     secret_paths = {f.path for f in raw if f.rule == SECRET_RULE} if SECRET_RULE in ran else None
     sups = suppress.collect(model)

@@ -9,6 +9,8 @@ import os
 import pickle
 from typing import Callable, TypeVar
 
+from . import progress
+
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -30,6 +32,7 @@ def split(child_part: Callable[[], T], parent_part: Callable[[], U]) -> tuple[T,
     if pid == 0:  # the child: compute, send, and leave without running any of the parent's cleanup
         code = 0
         try:
+            progress.silence()  # the parent owns the terminal's progress line
             os.close(read_fd)
             payload = pickle.dumps(child_part(), protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_fd, "wb") as fh:

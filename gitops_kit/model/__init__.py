@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
-from .. import discover, yamlio
+from .. import discover, progress, yamlio
 from ..config import Config
 from ..yamlio import YMap, YSeq
 
@@ -442,7 +442,8 @@ def _parse_all(root: Path, rels: list[str], sizes: dict[str, int] | None = None,
         return {sf.path: sf for sf, _ in pairs}
 
     if len(rels) < PARALLEL_PARSE_MIN_FILES or not parallel.available() or _MEMO is not None:
-        return collect([read_one(rel) for rel in rels])
+        progress.phase("parsing files", len(rels))
+        return collect([_ticked(read_one(rel), 1) for rel in rels])
     sizes = dict(sizes or {})
     for rel in rels:
         if rel not in sizes:
@@ -458,10 +459,17 @@ def _parse_all(root: Path, rels: list[str], sizes: dict[str, int] | None = None,
         side = 0 if load[0] * 57 <= load[1] * 43 else 1
         load[side] += sizes[rel] + 200  # per-file overhead counts too
         halves[side].append(rel)
+    progress.phase("parsing files", len(rels))
+    share = len(rels) / max(1, len(halves[1]))  # the child parses as fast: count for both
     theirs, mine = parallel.split(lambda: [read_one(rel) for rel in halves[0]],
-                                  lambda: [read_one(rel) for rel in halves[1]])
+                                  lambda: [_ticked(read_one(rel), share) for rel in halves[1]])
     parsed = collect([*theirs, *mine])
     return {rel: parsed[rel] for rel in rels}
+
+
+def _ticked(value: Any, steps: float) -> Any:
+    progress.tick(steps)
+    return value
 
 
 def _parse_cached(root: Path, rels: list[str], sizes: dict[str, int] | None = None
@@ -478,7 +486,9 @@ def _parse_cached(root: Path, rels: list[str], sizes: dict[str, int] | None = No
         return files, digests, {cache.shard_of(rel) for rel in rels}, set(rels)
     misses: list[str] = []
     raws: dict[str, bytes] = {}
+    progress.phase("reading files", len(rels))
     for rel in rels:
+        progress.tick()
         try:
             raw = read_bytes(os.path.join(root, rel))
         except OSError:
