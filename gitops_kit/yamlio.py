@@ -295,6 +295,8 @@ class _Builder:
                     value = self._scalar(ev, builders, implicit)
                 if ev.anchor:
                     anchors[ev.anchor] = (value, 1)
+                mark = ev.start_mark
+                line, col = mark.line + 1, mark.column + 1
             elif cls is MappingStart or cls is SequenceStart:
                 mark = ev.start_mark
                 # __new__ and the slots set here: no Python-level __init__ frame per container
@@ -319,30 +321,6 @@ class _Builder:
                     anchors[anchor] = (value, used - start_used)
                 cur, is_map, key, kp, anchor, start_used, merged = stack.pop()
                 line, col = value.pos
-                if cur is None:
-                    root, root_pos = value, value.pos
-                    continue
-                p = ((line if line <= _L else _L) << 16) | (col if col <= _C else _C)
-                if is_map:
-                    if key is _NO_KEY:
-                        key = f"<{'mapping' if type(value) is YMap else 'sequence'} key at line {line}>"
-                        kp = p
-                        continue
-                else:
-                    cur.append(value)
-                    cur._ip.append(p)
-                    continue
-                k = key
-                key = _NO_KEY
-                if k is _MERGE_KEY:
-                    merged = self._merge(cur, merged, value)
-                    continue
-                positions = cur._p
-                if k in positions:
-                    self._duplicate(positions, k, kp, merged, problems)
-                cur[k] = value
-                positions[k] = (kp << 40) | p
-                continue
             elif cls is Alias:
                 if ev.anchor in open_anchors:
                     self._drain()
@@ -357,16 +335,14 @@ class _Builder:
                 if used > limit:
                     self._drain()
                     raise _TooBig
+                mark = ev.start_mark
+                line, col = mark.line + 1, mark.column + 1
             else:  # DocumentEnd (an empty document has a null scalar before it)
                 return root, root_pos
-            # a scalar or an alias: its position comes from its own mark
+            # place the value (a scalar, an alias or a finished container) in its container
             if cur is None:
-                mark = ev.start_mark
-                root, root_pos = value, (mark.line + 1, mark.column + 1)
+                root, root_pos = value, (line, col)
                 continue
-            mark = ev.start_mark
-            line = mark.line + 1
-            col = mark.column + 1
             p = ((line if line <= _L else _L) << 16) | (col if col <= _C else _C)
             if not is_map:
                 cur.append(value)
@@ -375,7 +351,7 @@ class _Builder:
                 if cls is Scalar:
                     if value == "<<" and ev.implicit[0]:
                         value = _MERGE_KEY
-                elif isinstance(value, (YMap, YSeq)):  # an alias of a container used as a key
+                elif isinstance(value, (YMap, YSeq)):  # a container (or an alias of one) as a key
                     value = f"<{'mapping' if type(value) is YMap else 'sequence'} key at line {line}>"
                 key = value
                 kp = p

@@ -54,3 +54,18 @@ def run_lint(root: Path, **kwargs) -> LintReport:
 
 def by_rule(report: LintReport, rule: str) -> set[tuple[str, int]]:
     return {(f.path, f.line) for f in report.findings if f.rule == rule}
+
+
+def count_parses(monkeypatch) -> dict[str, int]:
+    """Count the files the model parses from here on (``calls["n"]``), in this process."""
+    from gitops_kit import model
+
+    calls = {"n": 0}
+    real = model._parse_raw
+
+    def counting(rel, raw):
+        calls["n"] += 1
+        return real(rel, raw)
+
+    monkeypatch.setattr(model, "_parse_raw", counting)
+    return calls

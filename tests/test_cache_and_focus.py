@@ -8,9 +8,9 @@ import pickle
 
 import pytest
 
-from gitops_kit import cache, model
+from gitops_kit import cache
 from gitops_kit.cli import main
-from helpers import overlay, reference_copy, run_lint
+from helpers import count_parses, overlay, reference_copy, run_lint
 
 SECRET = "hunter2-Sup3r-s3cret-value"
 
@@ -76,18 +76,6 @@ def test_focused_run_does_not_report_config_ignores_as_unused(tmp_path):
 
 
 # --- cache --------------------------------------------------------------------------------------
-
-def count_parses(monkeypatch):
-    calls = {"n": 0}
-    real = model._parse_raw
-
-    def counting(rel, raw):
-        calls["n"] += 1
-        return real(rel, raw)
-
-    monkeypatch.setattr(model, "_parse_raw", counting)
-    return calls
-
 
 def test_second_run_parses_only_changed_files_and_reports_the_same(tmp_path, monkeypatch, capsys):
     root = broken(tmp_path)

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from gitops_kit import engine
-from helpers import overlay, reference_copy, run_lint
+from helpers import count_parses, overlay, reference_copy, run_lint
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
@@ -90,14 +90,7 @@ def test_forked_cold_cache_parse_and_write_equal_the_serial_run(tmp_path, monkey
     assert all(digests[rel] == cache.digest((root / rel).read_bytes()) for rel in digests)
     shards = sorted((root / cache.DIR).glob("*.bin"))
     assert len(shards) == cache.SHARDS
-    parsed = {"n": 0}
-    real = model._parse_raw
-
-    def counting(rel, raw):
-        parsed["n"] += 1
-        return real(rel, raw)
-
-    monkeypatch.setattr(model, "_parse_raw", counting)
+    parsed = count_parses(monkeypatch)
     monkeypatch.setattr(model, "PARALLEL_PARSE_MIN_FILES", 10_000)  # parse the misses here, where they are counted
     warm = lint([str(root)], use_cache=True)
     assert warm.findings == serial

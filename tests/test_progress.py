@@ -23,15 +23,26 @@ def _reset():
     progress.silence()
 
 
-def test_drawn_on_a_terminal_once_due_and_erased(monkeypatch):
-    monkeypatch.setattr(progress, "REDRAW", 0)
+@pytest.fixture
+def terminal(monkeypatch) -> Terminal:
+    """A terminal on stderr, outside CI."""
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setenv("TERM", "xterm")
-    term = Terminal()
-    progress.start(term, delay=0)
-    progress.phase("parsing files", 200)
-    for _ in range(200):
+    return Terminal()
+
+
+def _count(term: Terminal, delay: float, total: int) -> str:
+    progress.start(term, delay=delay)
+    progress.phase("parsing files", total)
+    for _ in range(total):
         progress.tick()
+    return term.getvalue()
+
+
+def test_drawn_on_a_terminal_once_due_and_erased(monkeypatch, terminal):
+    monkeypatch.setattr(progress, "REDRAW", 0)
+    term = terminal
+    _count(term, 0, 200)
     progress.phase("checking rules", 20)
     progress.tick(1.5)
     progress.stop()
@@ -44,25 +55,18 @@ def test_drawn_on_a_terminal_once_due_and_erased(monkeypatch):
     assert "\n" not in out
 
 
-def test_not_drawn_before_the_delay(monkeypatch):
-    monkeypatch.delenv("CI", raising=False)
-    monkeypatch.setenv("TERM", "xterm")
-    term = Terminal()
-    progress.start(term, delay=3600)
-    progress.phase("parsing files", 10_000)
-    for _ in range(10_000):
-        progress.tick()
+def test_not_drawn_before_the_delay(terminal):
+    assert _count(terminal, 3600, 10_000) == ""
     progress.stop()
-    assert term.getvalue() == ""
+    assert terminal.getvalue() == ""
 
 
 @pytest.mark.parametrize("env", [{"CI": "true"}, {"TERM": "dumb"}])
-def test_silent_in_ci_and_dumb_terminals(monkeypatch, env):
-    monkeypatch.delenv("CI", raising=False)
-    monkeypatch.setenv("TERM", "xterm")
+def test_silent_in_ci_and_dumb_terminals(monkeypatch, terminal, env):
+    assert progress.wanted(terminal)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    assert not progress.wanted(Terminal())
+    assert not progress.wanted(terminal)
 
 
 def test_silent_on_a_pipe(monkeypatch):
@@ -70,12 +74,10 @@ def test_silent_on_a_pipe(monkeypatch):
     assert not progress.wanted(io.StringIO())
 
 
-def test_lint_on_a_terminal_keeps_stdout_clean(tmp_path, monkeypatch, capsys):
+def test_lint_on_a_terminal_keeps_stdout_clean(tmp_path, monkeypatch, capsys, terminal):
     """With a delay of zero the line is drawn during a real lint; stdout still holds only the report."""
-    monkeypatch.delenv("CI", raising=False)
-    monkeypatch.setenv("TERM", "xterm")
     monkeypatch.setattr(progress, "DELAY", 0)
-    term = Terminal()
+    term = terminal
     monkeypatch.setattr("sys.stderr", term)
     root = reference_copy(tmp_path / "repo")
     assert main(["lint", str(root), "--format", "json", "--no-cache"]) == 0
