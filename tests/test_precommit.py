@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,8 @@ def test_commit_with_violation_fails_and_clean_one_passes(tmp_path, hook_source)
         f"repos:\n  - repo: {hook_source}\n    rev: {rev}\n    hooks:\n      - id: gitops-kit-lint\n"
         "        args: [--select, 'automated-sync,yaml-syntax']\n")
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pc-home")}
-    subprocess.run(["pre-commit", "install"], cwd=repo, check=True, capture_output=True, env=env, timeout=120)
+    # The module, not a console script: the venv running the tests need not be on PATH.
+    subprocess.run([sys.executable, "-m", "pre_commit", "install"], cwd=repo, check=True, capture_output=True, env=env, timeout=120)
 
     (repo / "argo" / "apps" / "demo-app.yaml").write_text(APP.format(self_heal="true"))
     _git(repo, "add", "-A")
