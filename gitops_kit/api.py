@@ -120,7 +120,7 @@ def _save_cache(model: RepoModel, secret_paths: set[str] | None) -> None:
             return False
 
     entries = {rel: (digests[rel], sf) for rel, sf in model.files.items() if rel in digests}
-    cache.save(model.root, entries, model.cache_stale, keep)
+    cache.save(model.root, entries, model.cache_stale, keep, model.cache_policy)
 
 
 def _secret_scanner(model: RepoModel) -> Callable[[str, Any], Iterator[Any]]:

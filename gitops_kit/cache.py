@@ -10,13 +10,16 @@ still read and hashed, but only files whose bytes changed are parsed again. It i
   a key kept outside the repository (``$XDG_CACHE_HOME/gitops-kit/key``, mode 0600); a cache
   file someone committed or crafted fails the check and is ignored;
 - never a copy of a secret: files in which plaintext-secret found something (or, when that rule
-  did not run, any file that might hold one) are not cached.
+  did not run, any file that might hold one) are not cached. That verdict depends on the rule's
+  parameters, so each shard records them (``policy``): a shard vetted under other parameters is
+  not loaded, and is rewritten under the current ones.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import pickle
 from pathlib import Path
@@ -84,8 +87,15 @@ def _key() -> bytes | None:
         return None
 
 
-def load(root: Path) -> dict[str, tuple[bytes, Any]]:
-    """rel path -> (content digest, parsed SourceFile); empty when absent, stale or not ours."""
+def policy(secret_params: Any) -> str:
+    """The fingerprint of the plaintext-secret settings under which entries were vetted."""
+    text = json.dumps(secret_params, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def load(root: Path, vetted_under: str = "") -> dict[str, tuple[bytes, Any]]:
+    """rel path -> (content digest, parsed SourceFile); empty when absent, stale or not ours.
+    Shards vetted under another secret policy are left out."""
     key = _key()
     if key is None:
         return {}
@@ -102,13 +112,14 @@ def load(root: Path) -> dict[str, tuple[bytes, Any]]:
             data = pickle.loads(payload)
         except Exception:  # noqa: BLE001 - a shard we cannot read is simply not cached
             continue
-        if isinstance(data, dict) and data.get("version") == __version__ and isinstance(data.get("entries"), dict):
+        if isinstance(data, dict) and data.get("version") == __version__ and data.get("policy") == vetted_under \
+                and isinstance(data.get("entries"), dict):
             out.update(data["entries"])
     return out
 
 
 def save(root: Path, entries: dict[str, tuple[bytes, Any]], shards: set[int],
-         keep: Callable[[str, Any], bool] | None = None) -> None:
+         keep: Callable[[str, Any], bool] | None = None, vetted_under: str = "") -> None:
     """Rewrite the given shards atomically with the entries ``keep`` accepts (all by default),
     from two processes when there are many; any failure (read-only checkout, full disk) is ignored."""
     key = _key()
@@ -120,6 +131,8 @@ def save(root: Path, entries: dict[str, tuple[bytes, Any]], shards: set[int],
         s = shard_of(rel)
         if s in by_shard:
             by_shard[s][rel] = entry
+    if folder.is_symlink():
+        return  # a link someone committed: writing (and deleting old shards) through it could touch anything
     try:
         folder.mkdir(exist_ok=True)
         ignore = folder / ".gitignore"
@@ -134,9 +147,10 @@ def save(root: Path, entries: dict[str, tuple[bytes, Any]], shards: set[int],
     if len(work) > 1 and sum(len(part) for _, part in work) >= PARALLEL_MIN_ENTRIES \
             and parallel.available():
         # a cold cache: pickling every file costs a fifth of a second; write half the shards each
-        parallel.split(lambda: _write(folder, key, work[0::2], keep), lambda: _write(folder, key, work[1::2], keep))
+        parallel.split(lambda: _write(folder, key, work[0::2], keep, vetted_under),
+                       lambda: _write(folder, key, work[1::2], keep, vetted_under))
     else:
-        _write(folder, key, work, keep)
+        _write(folder, key, work, keep, vetted_under)
 
 
 # Below this many entries, a forked writer costs more than it saves.
@@ -144,13 +158,13 @@ PARALLEL_MIN_ENTRIES = 1500
 
 
 def _write(folder: Path, key: bytes, jobs: list[tuple[int, dict[str, tuple[bytes, Any]]]],
-           keep: Callable[[str, Any], bool] | None) -> None:
+           keep: Callable[[str, Any], bool] | None, vetted_under: str = "") -> None:
     for shard, part in jobs:
         if keep is not None:
             part = {rel: entry for rel, entry in part.items() if keep(rel, entry[1])}
         tmp = folder / f".{_file(shard)}.{os.getpid()}.tmp"
         try:
-            payload = pickle.dumps({"version": __version__, "entries": part}, protocol=pickle.HIGHEST_PROTOCOL)
+            payload = pickle.dumps({"version": __version__, "policy": vetted_under, "entries": part}, protocol=pickle.HIGHEST_PROTOCOL)
             with open(tmp, "wb") as fh:
                 fh.write(hmac.new(key, payload, hashlib.sha256).digest())
                 fh.write(payload)

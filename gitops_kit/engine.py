@@ -134,7 +134,10 @@ def run(model: RepoModel, rules: list[catalog.RuleSpec]) -> Result:
             for spec in rules if spec.check != SUPPRESSION]
     progress.phase("checking rules", len(jobs))
     raw, crashed = _run_forked(model, jobs) if _parallel_ok(model) else _run_checks(model, jobs)
-    secret_paths = {f.path for f in raw if f.rule == SECRET_RULE} if SECRET_RULE in ran else None
+    # A scan that crashed part-way vouches for nothing (the cache then keeps only what the
+    # prefilter clears).
+    secret_paths = {f.path for f in raw if f.rule == SECRET_RULE} \
+        if SECRET_RULE in ran and SECRET_RULE not in crashed else None
     sups = suppress.collect(model)
     kept, dropped = suppress.apply(raw, sups)
     if SUPPRESSION in ran:

@@ -176,3 +176,92 @@ def test_not_written_in_ci(tmp_path, monkeypatch):
     root = reference_copy(tmp_path / "repo")
     assert main(["lint", str(root)]) == 0
     assert not (root / cache.DIR).exists()
+
+
+def _cache_blob(root) -> bytes:
+    return b"".join(p.read_bytes() for p in (root / cache.DIR).glob("*.bin"))
+
+
+def test_a_file_saved_while_lint_reads_it_is_not_cached_under_the_old_bytes(tmp_path, monkeypatch, capsys):
+    # Many changed files are read twice (hashed, then parsed on both cores): an editor saving
+    # between the two reads must not leave a parse of the new bytes under the old bytes' digest.
+    from gitops_kit import model
+
+    root = reference_copy(tmp_path / "repo")
+    main(["lint", str(root)])
+    rels = sorted(str(p.relative_to(root)) for p in root.rglob("*.yaml") if cache.DIR not in p.parts)
+    for rel in rels:
+        with open(root / rel, "a") as fh:
+            fh.write("# touched\n")
+    target = "apps/helm/netbox/values.yaml"
+    original = (root / target).read_bytes()
+    real = model.read_bytes
+    reads = {"n": 0}
+
+    def read_then_save(path):
+        data = real(path)
+        if path.endswith(target):
+            reads["n"] += 1
+            if reads["n"] == 1:
+                (root / target).write_bytes(original + b"broken: [\n")
+        return data
+
+    monkeypatch.setattr(model, "PARALLEL_PARSE_MIN_FILES", 1)
+    monkeypatch.setattr(model, "read_bytes", read_then_save)
+    main(["lint", str(root)])
+    assert reads["n"] == 2  # the re-read path was taken
+    monkeypatch.setattr(model, "read_bytes", real)
+    (root / target).write_bytes(original)  # the edit undone: the first read's bytes again
+    capsys.readouterr()
+    main(["lint", str(root), "--format", "json"])
+    cached = capsys.readouterr().out
+    main(["lint", str(root), "--format", "json", "--no-cache"])
+    assert cached == capsys.readouterr().out and "yaml-syntax" not in cached
+
+
+def test_a_crashed_secret_scan_vouches_for_nothing(tmp_path, capsys, monkeypatch):
+    from gitops_kit.checks import plaintext_secret
+
+    root = broken(tmp_path)
+    real = plaintext_secret.file_hits
+
+    def buggy(path, sf, params):
+        if path == "apps/helm/netbox/values.yaml":
+            raise KeyError("a scanner bug")
+        return real(path, sf, params)
+
+    monkeypatch.setattr(plaintext_secret, "file_hits", buggy)
+    main(["lint", str(root)])
+    assert "internal error in rule plaintext-secret" in capsys.readouterr().out
+    blob = _cache_blob(root)
+    assert blob and SECRET.encode() not in blob
+
+
+def test_files_vetted_under_other_secret_settings_are_not_served(tmp_path, capsys):
+    # cached while the config exempted Secrets, then the exemption is removed
+    root = reference_copy(tmp_path / "repo")
+    overlay(root, {"apps/manifests/netbox/extra-secret.yaml":
+                   "apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\n  namespace: netbox\n"
+                   f"stringData:\n  password: {SECRET}\n"})
+    cfg = root / ".gitops-kit.yaml"
+    original = cfg.read_text()
+    cfg.write_text(original + "rules:\n  plaintext-secret:\n    params:\n      skip_kinds: [Secret]\n")
+    main(["lint", str(root)])
+    assert "extra-secret.yaml" not in capsys.readouterr().out
+    assert SECRET.encode() in _cache_blob(root)  # exempt, so cached: the case under test
+    cfg.write_text(original)
+    main(["lint", str(root)])
+    assert "extra-secret.yaml" in capsys.readouterr().out
+    blob = _cache_blob(root)
+    assert blob and SECRET.encode() not in blob
+
+
+def test_a_cache_folder_that_is_a_symlink_is_never_written_through(tmp_path):
+    root = reference_copy(tmp_path / "repo")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    bystander = elsewhere / "parse-v1-00.bin"
+    bystander.write_bytes(b"not ours")
+    (root / cache.DIR).symlink_to(elsewhere)
+    assert main(["lint", str(root)]) == 0
+    assert [p.name for p in elsewhere.iterdir()] == ["parse-v1-00.bin"]

@@ -256,6 +256,7 @@ class RepoModel:
     digests: dict[str, bytes] | None = None
     cache_stale: set[int] = field(default_factory=set)
     cache_fresh: set[str] = field(default_factory=set)  # files the cache did not hold: parsed in this run
+    cache_policy: str = ""  # cache.policy of the plaintext-secret settings of this run
     # The files whose findings are wanted (pre-commit: the committed files), or None for all.
     # Rules whose findings for a file depend on that file alone may skip the others; every
     # other rule still reads the whole repository.
@@ -403,11 +404,17 @@ def build(root: Path, config: Config, use_cache: bool = False) -> RepoModel:
     stale: set[int] = set()
     fresh: set[str] = set()
     if use_cache:
-        files, digests, stale, fresh = _parse_cached(root, walked.yaml_files, walked.sizes)
+        from .. import cache
+
+        # plaintext-secret's verdicts decide what may be cached; other parameters, other verdicts
+        policy = cache.policy(config.rule_settings("plaintext-secret").get("params") or {})
+        files, digests, stale, fresh = _parse_cached(root, walked.yaml_files, walked.sizes, policy)
     else:
         files = _parse_all(root, walked.yaml_files, walked.sizes)
     model = assemble(root, config, files, walked)
     model.digests, model.cache_stale, model.cache_fresh = digests, stale, fresh
+    if use_cache:
+        model.cache_policy = policy
     model.external_crds = _external_crds(root, config)
     return model
 
@@ -472,13 +479,13 @@ def _ticked(value: Any, steps: float) -> Any:
     return value
 
 
-def _parse_cached(root: Path, rels: list[str], sizes: dict[str, int] | None = None
+def _parse_cached(root: Path, rels: list[str], sizes: dict[str, int] | None = None, policy: str = ""
                   ) -> tuple[dict[str, SourceFile], dict[str, bytes], set[int], set[str]]:
     """Read and hash every file; parse only those the cache does not hold with the same bytes.
     Returns the files, their digests, the cache shards to rewrite and the files parsed now."""
     from .. import cache
 
-    cached = cache.load(root)
+    cached = cache.load(root, policy)
     files: dict[str, SourceFile] = {}
     digests: dict[str, bytes] = {}
     if not cached:  # nothing to compare with: hash while parsing, on both cores
@@ -504,7 +511,11 @@ def _parse_cached(root: Path, rels: list[str], sizes: dict[str, int] | None = No
             raws[rel] = raw
     if len(misses) >= PARALLEL_PARSE_MIN_FILES:
         raws.clear()  # a cold cache: parse on both cores (the workers read the files again)
-        files.update(_parse_all(root, misses, sizes))
+        for rel in misses:
+            # A file saved between the two reads must not be cached under the first read's
+            # digest: the workers hash the bytes they parse (an unreadable file gets none).
+            digests.pop(rel, None)
+        files.update(_parse_all(root, misses, sizes, digests))
     else:
         for rel in misses:
             files[rel] = _parse_raw(rel, raws[rel]) if rel in raws else load_file(root, rel)
