@@ -1,13 +1,15 @@
 """A progress line on stderr for long runs at a terminal; silent everywhere else.
 
-Shown only when stderr is a TTY, ``CI`` is unset and ``TERM`` is not ``dumb``, and only once a
-run has taken longer than :data:`DELAY` seconds: a pre-commit run never draws anything. The
-line is redrawn in place (carriage return) and erased when the run ends, so nothing is left
-between the findings. Ticks are cheap: a counter, and a clock read every :data:`EVERY` ticks.
+Shown only when stderr is a TTY, ``CI`` and ``PRE_COMMIT`` are unset (pre-commit runs hooks on
+a pseudo-terminal of its own and sets ``PRE_COMMIT=1``) and ``TERM`` is not ``dumb``, and only
+once a run has taken longer than :data:`DELAY` seconds. The line is redrawn in place (carriage
+return), never wider than the terminal (a wrapped line could not be erased), and erased when
+the run ends, so nothing is left between the findings. Ticks are cheap: a counter, and a clock read every :data:`EVERY` ticks.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import time
@@ -33,6 +35,10 @@ class Progress:
         self._every = EVERY
         self._countdown = EVERY
         self._drawn = 0.0
+        try:
+            self.columns = os.get_terminal_size(stream.fileno()).columns
+        except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+            self.columns = 80
 
     def phase(self, name: str, total: int) -> None:
         """Start counting ``total`` steps of ``name`` (e.g. "parsing files")."""
@@ -59,7 +65,7 @@ class Progress:
         filled = min(WIDTH, WIDTH * done // max(self.total, 1))
         line = f"gitops-kit: {self.phase_name} {done:,}/{self.total:,} [{'#' * filled}{'.' * (WIDTH - filled)}]"
         try:
-            self.stream.write("\r" + line + "\x1b[K")
+            self.stream.write("\r" + line[:max(self.columns - 1, 0)] + "\x1b[K")
             self.stream.flush()
         except (OSError, ValueError):
             self.shown = False
@@ -94,13 +100,14 @@ current: Progress | _Silent = _SILENT
 
 
 def wanted(stream: TextIO | None = None) -> bool:
-    """Whether a progress line belongs on ``stream`` (default stderr): a terminal, not CI."""
+    """Whether a progress line belongs on ``stream`` (default stderr): a terminal, not CI or pre-commit."""
     stream = stream if stream is not None else sys.stderr
     try:
         tty = stream.isatty()
     except (AttributeError, ValueError):
         return False
-    return tty and not os.environ.get("CI") and os.environ.get("TERM") != "dumb"
+    env = os.environ
+    return tty and not env.get("CI") and not env.get("PRE_COMMIT") and env.get("TERM") != "dumb"
 
 
 def start(stream: TextIO | None = None, delay: float | None = None) -> None:

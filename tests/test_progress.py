@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 import pytest
 
@@ -25,8 +26,9 @@ def _reset():
 
 @pytest.fixture
 def terminal(monkeypatch) -> Terminal:
-    """A terminal on stderr, outside CI."""
+    """A terminal on stderr, outside CI and pre-commit."""
     monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("PRE_COMMIT", raising=False)
     monkeypatch.setenv("TERM", "xterm")
     return Terminal()
 
@@ -61,7 +63,7 @@ def test_not_drawn_before_the_delay(terminal):
     assert terminal.getvalue() == ""
 
 
-@pytest.mark.parametrize("env", [{"CI": "true"}, {"TERM": "dumb"}])
+@pytest.mark.parametrize("env", [{"CI": "true"}, {"TERM": "dumb"}, {"PRE_COMMIT": "1"}])
 def test_silent_in_ci_and_dumb_terminals(monkeypatch, terminal, env):
     assert progress.wanted(terminal)
     for key, value in env.items():
@@ -69,9 +71,26 @@ def test_silent_in_ci_and_dumb_terminals(monkeypatch, terminal, env):
     assert not progress.wanted(terminal)
 
 
-def test_silent_on_a_pipe(monkeypatch):
+def test_a_lint_with_stderr_on_a_pipe_draws_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("CI", raising=False)
-    assert not progress.wanted(io.StringIO())
+    monkeypatch.delenv("PRE_COMMIT", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setattr(progress, "DELAY", 0)  # due at once: only the missing terminal keeps it silent
+    root = reference_copy(tmp_path / "repo")
+    assert main(["lint", str(root), "--no-cache"]) == 0
+    out, err = capsys.readouterr()
+    assert "gitops-kit:" not in err + out and "\r" not in err + out
+
+
+def test_never_wider_than_the_terminal(monkeypatch, terminal):
+    monkeypatch.setattr(progress, "REDRAW", 0)
+    monkeypatch.setattr(progress.os, "get_terminal_size", lambda fd: os.terminal_size((30, 24)))
+    monkeypatch.setattr(terminal, "fileno", lambda: 2, raising=False)
+    out = _count(terminal, 0, 1000)
+    progress.stop()
+    frames = [frame.removesuffix("\x1b[K") for frame in out.split("\r") if frame]
+    assert frames and all(len(frame) <= 29 for frame in frames)
+    assert frames[0].startswith("gitops-kit: parsing files")
 
 
 def test_lint_on_a_terminal_keeps_stdout_clean(tmp_path, monkeypatch, capsys, terminal):
