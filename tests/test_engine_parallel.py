@@ -71,11 +71,21 @@ def test_forked_parse_equals_serial_parse(tmp_path, monkeypatch):
 def test_forked_cold_cache_parse_and_write_equal_the_serial_run(tmp_path, monkeypatch):
     """A cold cache parses on both cores, hashing as it reads, and writes its shards from both;
     the next (warm) run must load all of it and report the same."""
-    from gitops_kit import cache, model
+    from gitops_kit import cache, model, parallel
 
     root = reference_copy(tmp_path / "repo")
     overlay(root, {"apps/helm/netbox/values.yaml": "netbox:\n  superuserPassword: hunter2hunter2\n"})
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # the cache's key, not the user's
     monkeypatch.setenv("GITOPS_KIT_CACHE", "1")  # written even under CI
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)  # forks on a one-core machine too
+    forks: list[str] = []
+    real_split = parallel.split
+
+    def counting_split(child_part, parent_part):
+        forks.append(getattr(child_part, "__qualname__", ""))
+        return real_split(child_part, parent_part)
+
+    monkeypatch.setattr(parallel, "split", counting_split)
     monkeypatch.setenv("GITOPS_KIT_JOBS", "1")
     serial = run_lint(root).findings
     monkeypatch.delenv("GITOPS_KIT_JOBS")
@@ -85,6 +95,8 @@ def test_forked_cold_cache_parse_and_write_equal_the_serial_run(tmp_path, monkey
 
     cold = lint([str(root)], use_cache=True)
     assert cold.findings == serial
+    # the parse and the cache writers forked
+    assert any("_parse_all" in name for name in forks) and any("save" in name for name in forks), forks
     digests = cold.model.digests or {}
     assert set(digests) == set(cold.model.files)
     assert all(digests[rel] == cache.digest((root / rel).read_bytes()) for rel in digests)
