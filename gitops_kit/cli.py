@@ -53,16 +53,16 @@ def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], config_file
 
     Given files, findings are limited to them; the rules still see the whole repository.
     """
-    from pathlib import Path
-
-    from .api import lint as run_lint
-    from .findings import Severity
-
     if _CONSOLE:
         # The cyclic garbage collector stays off for the rest of this short process: lint builds
         # hundreds of thousands of acyclic objects, and switching the collector back on after
         # them costs one full pass over all of them (50 ms on 1000 apps) for nothing to collect.
         gc.disable()
+    from pathlib import Path
+
+    from .api import lint as run_lint
+    from .findings import Severity
+
     targets = []
     for spec in outputs:
         name, sep, file = spec.partition("=")

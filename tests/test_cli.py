@@ -147,3 +147,36 @@ def test_console_script_runs_as_a_process(tmp_path):
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 1, proc.stderr
     assert "\x1b[" not in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_the_console_scripts_fast_exit_loses_no_output(tmp_path):
+    # after lint the process leaves with os._exit: everything must be flushed and written first
+    repo = make_repo(tmp_path, self_heal="false")
+    sarif = tmp_path / "out.sarif"
+    proc = subprocess.run([sys.executable, "-m", "gitops_kit.cli", "lint", str(repo), "--select", "automated-sync",
+                           "--format", "json", "--output", f"sarif={sarif}"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert [f["rule"] for f in report["findings"]] == ["automated-sync"]
+    assert json.loads(sarif.read_text())["runs"][0]["results"]
+
+
+def test_only_lint_run_as_the_console_script_turns_the_garbage_collector_off(tmp_path, monkeypatch, capsys):
+    import gc
+
+    from gitops_kit import cli
+
+    repo = make_repo(tmp_path)
+    monkeypatch.setattr(cli, "_CONSOLE", True)
+    try:
+        assert main(["rules"]) == 0
+        assert gc.isenabled()
+        assert main(["lint", str(repo), "--no-cache", "--select", "automated-sync"]) == 0
+        assert not gc.isenabled()
+        gc.enable()
+        monkeypatch.setattr(cli, "_CONSOLE", False)  # called as a library: the collector is left as found
+        assert main(["lint", str(repo), "--no-cache", "--select", "automated-sync"]) == 0
+        assert gc.isenabled()
+    finally:
+        gc.enable()
