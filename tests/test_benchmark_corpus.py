@@ -138,3 +138,23 @@ def test_argocd_source_lint_comparison_sees_a_checkout_with_the_corpus_origin(tm
     assert subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True).stdout == ""
     assert bench.count_applications(root) == len(lint([str(root)]).model.applications) > 4
     assert bench.measure_argocd_source_lint(None, root, "test")["skipped"].startswith("argocd-source-lint is not")
+
+
+def test_a_peer_is_compared_with_lint_runs_right_before_and_after_it(tmp_path: Path) -> None:
+    from benchmarks import __main__ as bench
+
+    order: list[str] = []
+    script = tmp_path / "lint.py"  # stands in for gitops-kit: records each run
+    script.write_text(f"open({str(tmp_path / 'log')!r}, 'a').write('lint\\n')\n")
+    lint_cmd = [sys.executable, str(script)]
+
+    def peer() -> dict:
+        order.append(f"peer after {(tmp_path / 'log').read_text().count('lint')} lint run(s)")
+        return {"wall": 2.0}
+
+    result, beside = bench.bracketed(lint_cmd, tmp_path, "test", peer)
+    assert result == {"wall": 2.0} and order == ["peer after 1 lint run(s)"]
+    assert (tmp_path / "log").read_text().count("lint") == 2
+    assert beside is not None and len(beside) == 2 and all(w > 0 for w in beside)
+    skipped, none = bench.bracketed(lint_cmd, tmp_path, "test", lambda: {"skipped": "not installed"})
+    assert none is None and "skipped" in skipped
