@@ -120,7 +120,15 @@ def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], config_file
     from .report import render
 
     colour = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    click.echo(render(fmt, report, colour=colour), nl=False)
+    stdout_error = None
+    try:
+        click.echo(render(fmt, report, colour=colour), nl=False)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_stdout()  # the reader has gone (`| head`): it read what it wanted
+    except OSError as exc:  # a full disk, a closed descriptor: say so, after the --output files
+        _discard_stdout()
+        stdout_error = exc.strerror or type(exc).__name__
     if targets:
         from .yamlio import atomic_write
 
@@ -129,6 +137,8 @@ def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], config_file
                 atomic_write(file, render(name, report), overwrite=True)
             except OSError as exc:
                 raise UsageError(f"cannot write {name} report: {exc.strerror}", file) from None
+    if stdout_error is not None:
+        raise UsageError(f"cannot write the report to standard output: {stdout_error}")
     global _FAST_EXIT
     _FAST_EXIT = True
     raise SystemExit(report.exit_code)
@@ -192,6 +202,14 @@ cli.add_command(new_app)
 # its hundreds of thousands of objects one by one at interpreter exit takes 30 ms on 1000 apps.
 _FAST_EXIT = False
 _CONSOLE = False  # run as the console script (not main() from a test or an embedding program)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so that no later flush fails again on a dead pipe."""
+    try:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    except OSError:
+        pass
 
 
 def run() -> None:

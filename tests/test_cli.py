@@ -180,3 +180,30 @@ def test_only_lint_run_as_the_console_script_turns_the_garbage_collector_off(tmp
         assert gc.isenabled()
     finally:
         gc.enable()
+
+
+def _lint_process(repo: Path, stdout, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "gitops_kit.cli", "lint", str(repo), "--select", "automated-sync",
+                             "--no-cache", *extra], stdout=stdout, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path):
+    # `gitops-kit lint | head`: no traceback; the exit code still says what lint found
+    repo = make_repo(tmp_path, self_heal="false")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # gone before lint writes a byte
+    with os.fdopen(write_end, "w") as pipe:
+        proc = _lint_process(repo, pipe, "--output", f"json={tmp_path / 'out.json'}")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and err == ""
+    assert json.loads((tmp_path / "out.json").read_text())["findings"]  # the --output file is still written
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_a_full_disk_on_stdout_is_reported_in_one_line(tmp_path):
+    repo = make_repo(tmp_path, self_heal="false")
+    with open("/dev/full", "w") as full:
+        proc = _lint_process(repo, full)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert err == "gitops-kit: error: cannot write the report to standard output: No space left on device\n"
