@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import pickle
+import stat
 from pathlib import Path
 from typing import Any, Callable
 
@@ -61,7 +61,8 @@ def digest(raw: bytes) -> bytes:
     return hashlib.sha256(raw).digest()
 
 
-def _key() -> bytes | None:
+def _key(create: bool = True) -> bytes | None:
+    """This user's signing key; made on first write (a run that only reads never creates it)."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gitops-kit"
     path = base / "key"
     try:
@@ -70,6 +71,8 @@ def _key() -> bytes | None:
             return data
     except OSError:
         pass
+    if not create:
+        return None
     try:
         base.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -87,35 +90,46 @@ def _key() -> bytes | None:
         return None
 
 
-def policy(secret_params: Any) -> str:
-    """The fingerprint of the plaintext-secret settings under which entries were vetted."""
-    text = json.dumps(secret_params, sort_keys=True, default=repr)
+def policy(defaults: Any, user: Any) -> str:
+    """The fingerprint of the plaintext-secret parameters (the rule's defaults and the user's
+    overrides) under which entries were vetted. ``repr``, not JSON: any YAML the config holds
+    (mixed key types included) has one, and the same config gives the same text."""
+    text = repr((defaults, user))
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def load(root: Path, vetted_under: str = "") -> dict[str, tuple[bytes, Any]]:
-    """rel path -> (content digest, parsed SourceFile); empty when absent, stale or not ours.
-    Shards vetted under another secret policy are left out."""
-    key = _key()
-    if key is None:
-        return {}
+def load(root: Path, vetted_under: str = "") -> tuple[dict[str, tuple[bytes, Any]], set[int]]:
+    """(rel path -> (content digest, parsed SourceFile), shards on disk that were not used).
+
+    A shard is not used when it is not ours (signed with another key), unreadable, from another
+    version, or vetted under another secret policy; the caller rewrites those, so that nothing
+    vetted under other rules stays on disk."""
+    key = _key(create=False)
     out: dict[str, tuple[bytes, Any]] = {}
+    unused: set[int] = set()
     for shard in range(SHARDS):
         try:
             blob = (root / DIR / _file(shard)).read_bytes()
         except OSError:
             continue
+        if key is None:
+            unused.add(shard)
+            continue
         mac, payload = blob[:32], blob[32:]
         if len(mac) != 32 or not hmac.compare_digest(mac, hmac.new(key, payload, hashlib.sha256).digest()):
-            continue  # not written with this user's key: never unpickled
+            unused.add(shard)  # not written with this user's key: never unpickled
+            continue
         try:
             data = pickle.loads(payload)
         except Exception:  # noqa: BLE001 - a shard we cannot read is simply not cached
+            unused.add(shard)
             continue
         if isinstance(data, dict) and data.get("version") == __version__ and data.get("policy") == vetted_under \
                 and isinstance(data.get("entries"), dict):
             out.update(data["entries"])
-    return out
+        else:
+            unused.add(shard)
+    return out, unused
 
 
 def save(root: Path, entries: dict[str, tuple[bytes, Any]], shards: set[int],
@@ -135,9 +149,8 @@ def save(root: Path, entries: dict[str, tuple[bytes, Any]], shards: set[int],
         return  # a link someone committed: writing (and deleting old shards) through it could touch anything
     try:
         folder.mkdir(exist_ok=True)
-        ignore = folder / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("# written by gitops-kit: the parse cache is never committed\n*\n")
+        if not _own_gitignore(folder / ".gitignore"):
+            return  # something else stands where the cache's .gitignore goes: never write through it
         for old in folder.glob("parse-v*.bin"):
             if not old.name.startswith(_PREFIX):
                 old.unlink()  # an older format's shards may hold what this one would refuse
@@ -153,6 +166,17 @@ def save(root: Path, entries: dict[str, tuple[bytes, Any]], shards: set[int],
         _write(folder, key, work, keep, vetted_under)
 
 
+def _own_gitignore(path: Path) -> bool:
+    """Make sure ``path`` is a regular file (created here if missing), never following a link."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except FileExistsError:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("# written by gitops-kit: the parse cache is never committed\n*\n")
+    return True
+
+
 # Below this many entries, a forked writer costs more than it saves.
 PARALLEL_MIN_ENTRIES = 1500
 
@@ -165,7 +189,9 @@ def _write(folder: Path, key: bytes, jobs: list[tuple[int, dict[str, tuple[bytes
         tmp = folder / f".{_file(shard)}.{os.getpid()}.tmp"
         try:
             payload = pickle.dumps({"version": __version__, "policy": vetted_under, "entries": part}, protocol=pickle.HIGHEST_PROTOCOL)
-            with open(tmp, "wb") as fh:
+            # O_EXCL|O_NOFOLLOW: a link planted under the temporary name is never written through
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            with os.fdopen(fd, "wb") as fh:
                 fh.write(hmac.new(key, payload, hashlib.sha256).digest())
                 fh.write(payload)
             os.replace(tmp, folder / _file(shard))

@@ -265,3 +265,78 @@ def test_a_cache_folder_that_is_a_symlink_is_never_written_through(tmp_path):
     (root / cache.DIR).symlink_to(elsewhere)
     assert main(["lint", str(root)]) == 0
     assert [p.name for p in elsewhere.iterdir()] == ["parse-v1-00.bin"]
+
+
+def test_any_plaintext_secret_params_are_fingerprinted_without_crashing(tmp_path, capsys):
+    # YAML allows mixed key types; a fingerprint that sorts keys would crash before the usage error
+    root = reference_copy(tmp_path / "repo")
+    cfg = root / ".gitops-kit.yaml"
+    cfg.write_text(cfg.read_text() + "rules:\n  plaintext-secret:\n    params:\n      1: x\n      skip_kinds: []\n")
+    assert main(["lint", str(root)]) == 2
+    assert "has no parameter 1" in capsys.readouterr().err
+
+
+def test_a_shard_vetted_under_other_settings_is_rewritten_even_when_its_files_are_gone(tmp_path, capsys):
+    # a small repository, so that the secret's shard holds no other file that would get it rewritten
+    root = tmp_path / "repo"
+    (root / "argo").mkdir(parents=True)
+    cfg = root / ".gitops-kit.yaml"
+    cfg.write_text("version: 1\n")
+    others = {cache.shard_of(".gitops-kit.yaml")}
+    name = next(f"secret-{i}.yaml" for i in range(100) if cache.shard_of(f"secret-{i}.yaml") not in others)
+    (root / name).write_text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\n  namespace: y\n"
+                             f"stringData:\n  password: {SECRET}\n")
+    cfg.write_text("version: 1\nrules:\n  plaintext-secret:\n    params:\n      skip_kinds: [Secret]\n")
+    main(["lint", str(root)])
+    assert SECRET.encode() in _cache_blob(root)  # exempt, so cached: the case under test
+    cfg.write_text("version: 1\n")
+    (root / name).unlink()
+    main(["lint", str(root)])
+    assert SECRET.encode() not in _cache_blob(root)
+
+
+def test_a_file_that_vanishes_between_the_two_reads_is_not_cached(tmp_path, monkeypatch, capsys):
+    from gitops_kit import model
+
+    root = reference_copy(tmp_path / "repo")
+    main(["lint", str(root)])
+    for path in root.rglob("*.yaml"):
+        if cache.DIR not in path.parts:
+            with open(path, "a") as fh:
+                fh.write("# touched\n")
+    target = "apps/helm/netbox/values.yaml"
+    saved = (root / target).read_bytes()
+    real = model.read_bytes
+
+    def read_then_remove(path):
+        data = real(path)
+        if path.endswith(target):
+            (root / target).unlink(missing_ok=True)  # gone before the parse worker reads it
+        return data
+
+    monkeypatch.setattr(model, "PARALLEL_PARSE_MIN_FILES", 1)
+    monkeypatch.setattr(model, "read_bytes", read_then_remove)
+    main(["lint", str(root)])
+    monkeypatch.setattr(model, "read_bytes", real)
+    (root / target).write_bytes(saved)  # back, with the bytes the first read hashed
+    capsys.readouterr()
+    main(["lint", str(root), "--format", "json"])
+    assert "cannot read" not in capsys.readouterr().out
+
+
+def test_a_planted_gitignore_link_is_never_written_through(tmp_path):
+    root = reference_copy(tmp_path / "repo")
+    (root / cache.DIR).mkdir()
+    target = tmp_path / "elsewhere" / "created-by-lint"
+    target.parent.mkdir()
+    (root / cache.DIR / ".gitignore").symlink_to(target)  # dangling: exists() is False
+    assert main(["lint", str(root)]) == 0
+    assert not target.exists()
+    assert not list((root / cache.DIR).glob("*.bin"))  # no cache where git might track it
+
+
+def test_a_run_that_only_reads_the_cache_creates_no_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("CI", "true")  # reads the cache, never writes it
+    root = reference_copy(tmp_path / "repo")
+    assert main(["lint", str(root)]) == 0
+    assert not (tmp_path / "xdg").exists()

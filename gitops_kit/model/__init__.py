@@ -404,10 +404,11 @@ def build(root: Path, config: Config, use_cache: bool = False) -> RepoModel:
     stale: set[int] = set()
     fresh: set[str] = set()
     if use_cache:
-        from .. import cache
+        from .. import cache, catalog
 
         # plaintext-secret's verdicts decide what may be cached; other parameters, other verdicts
-        policy = cache.policy(config.rule_settings("plaintext-secret").get("params") or {})
+        spec = catalog.load().get("plaintext-secret")
+        policy = cache.policy(spec.params if spec else None, config.rule_settings("plaintext-secret").get("params"))
         files, digests, stale, fresh = _parse_cached(root, walked.yaml_files, walked.sizes, policy)
     else:
         files = _parse_all(root, walked.yaml_files, walked.sizes)
@@ -485,12 +486,12 @@ def _parse_cached(root: Path, rels: list[str], sizes: dict[str, int] | None = No
     Returns the files, their digests, the cache shards to rewrite and the files parsed now."""
     from .. import cache
 
-    cached = cache.load(root, policy)
+    cached, unused = cache.load(root, policy)
     files: dict[str, SourceFile] = {}
     digests: dict[str, bytes] = {}
     if not cached:  # nothing to compare with: hash while parsing, on both cores
         files = _parse_all(root, rels, sizes, digests)
-        return files, digests, {cache.shard_of(rel) for rel in rels}, set(rels)
+        return files, digests, {cache.shard_of(rel) for rel in rels} | unused, set(rels)
     misses: list[str] = []
     raws: dict[str, bytes] = {}
     progress.phase("reading files", len(rels))
@@ -522,6 +523,7 @@ def _parse_cached(root: Path, rels: list[str], sizes: dict[str, int] | None = No
     current = set(rels)
     stale = {cache.shard_of(rel) for rel in rels if cached.get(rel) is None or cached[rel][1] is not files[rel]}
     stale |= {cache.shard_of(rel) for rel in cached if rel not in current}
+    stale |= unused  # rewritten, even if empty now: nothing vetted under other settings stays on disk
     return {rel: files[rel] for rel in rels}, digests, stale, set(misses)
 
 
