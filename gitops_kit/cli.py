@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import sys
@@ -119,9 +120,11 @@ def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], config_file
         raise SystemExit(0)
     from .report import render
 
-    colour = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     stdout_error = None
     try:
+        if sys.stdout is None:  # started with stdout closed (`>&-`)
+            raise OSError(errno.EBADF, "standard output is closed")
+        colour = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         click.echo(render(fmt, report, colour=colour), nl=False)
         sys.stdout.flush()
     except BrokenPipeError:
@@ -220,8 +223,9 @@ def run() -> None:
     code = main()
     if _FAST_EXIT:
         try:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            for stream in (sys.stdout, sys.stderr):
+                if stream is not None:
+                    stream.flush()
         except (OSError, ValueError):
             sys.exit(code)  # a closed or broken pipe: let the usual exit report it
         os._exit(code)

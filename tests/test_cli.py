@@ -207,3 +207,15 @@ def test_a_full_disk_on_stdout_is_reported_in_one_line(tmp_path):
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2
     assert err == "gitops-kit: error: cannot write the report to standard output: No space left on device\n"
+
+
+def test_a_closed_stdout_is_reported_in_one_line(tmp_path):
+    repo = make_repo(tmp_path, self_heal="false")
+    out = tmp_path / "out.json"
+    proc = subprocess.run([sys.executable, "-m", "gitops_kit.cli", "lint", str(repo), "--select", "automated-sync",
+                           "--no-cache", "--output", f"json={out}"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60,
+                          preexec_fn=lambda: os.close(1))
+    assert proc.returncode == 2
+    assert proc.stderr == "gitops-kit: error: cannot write the report to standard output: standard output is closed\n"
+    assert json.loads(out.read_text())["findings"]
