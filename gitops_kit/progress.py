@@ -36,7 +36,8 @@ class Progress:
         self._countdown = EVERY
         self._drawn = 0.0
         try:
-            self.columns = os.get_terminal_size(stream.fileno()).columns
+            # a pseudo-terminal nobody sized reports 0 columns: draw as on an 80-column one
+            self.columns = os.get_terminal_size(stream.fileno()).columns or 80
         except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
             self.columns = 80
 
