@@ -357,21 +357,25 @@ def measure_size(n: int, base: Path, args: argparse.Namespace, lint_cmd: list[st
     if args.precommit == "all" or (args.precommit == "1000" and n == 1000):
         entry["precommit"] = measure_precommit(lint_cmd, root, precommit_file(root), args.runs, label)
     if n == 1000:
-        if args.yamllint:
-            yl, beside = bracketed(lint_cmd, root, label, lambda: measure_yamllint(root, label))
-        else:
+        if not args.yamllint:
             yl, beside = {"skipped": "skipped (--no-yamllint)"}, None
+        elif yamllint_command() is None:
+            yl, beside = measure_yamllint(root, label), None  # says it is not installed
+        else:
+            yl, beside = bracketed(lint_cmd, root, label, lambda: measure_yamllint(root, label))
         if yl.get("wall") and beside:
             yl.update(lint_bracket=beside, ratio_to_lint=yl["wall"] / mean(beside))
             if lint.get("median"):
                 yl["ratio_to_lint_median"] = yl["wall"] / lint["median"]
         entry["yamllint"] = yl
         # last: it turns the corpus into a git checkout
-        if args.asl:
-            asl, beside = bracketed(lint_cmd, root, label, lambda: measure_argocd_source_lint(
-                argocd_source_lint_command(args.asl_command), root, label))
-        else:
+        asl_cmd = argocd_source_lint_command(args.asl_command) if args.asl else None
+        if not args.asl:
             asl, beside = {"skipped": "skipped (--no-argocd-source-lint)"}, None
+        elif asl_cmd is None:
+            asl, beside = measure_argocd_source_lint(None, root, label), None  # says it is not installed
+        else:
+            asl, beside = bracketed(lint_cmd, root, label, lambda: measure_argocd_source_lint(asl_cmd, root, label))
         if asl.get("wall") and beside and "error" not in asl:
             apps = count_applications(root)
             asl.update(applications=apps, per_application=asl["wall"] / apps, lint_bracket=beside,
@@ -541,8 +545,8 @@ def table(res: dict[str, Any]) -> str:
     yl = sizes.get(1000, {}).get("yamllint")
     if yl:
         lines.append(f"yamllint -d relaxed, 1000 apps: {yl['wall']:.2f} s, {yl['ratio_to_lint']:.1f} x the lint runs "
-                     f"just before and after it ({', '.join(f'{w:.2f}' for w in yl['lint_bracket'])} s); "
-                     f"{yl.get('ratio_to_lint_median', 0):.1f} x the lint median"
+                     f"just before and after it ({', '.join(f'{w:.2f}' for w in yl['lint_bracket'])} s)"
+                     + (f"; {yl['ratio_to_lint_median']:.1f} x the lint median" if yl.get("ratio_to_lint_median") else "")
                      if yl.get("ratio_to_lint") else f"yamllint: {yl.get('skipped', 'no result')}")
     asl = sizes.get(1000, {}).get("argocd_source_lint")
     if asl:
