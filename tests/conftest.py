@@ -22,3 +22,18 @@ def base_repo(tmp_path_factory) -> Path:
 @pytest.fixture
 def repo(base_repo, tmp_path) -> Path:
     return copy_repo(base_repo, tmp_path / "repo")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_key_outside_home(tmp_path_factory):
+    """The parse cache's signing key goes to a temporary folder, never the user's ~/.cache
+    (subprocesses inherit the variable). Tests that need their own key set it again."""
+    import os
+
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous
