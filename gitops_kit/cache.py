@@ -22,6 +22,7 @@ import hmac
 import os
 import pickle
 import stat
+import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -98,7 +99,7 @@ def policy(defaults: Any, user: Any) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def load(root: Path, vetted_under: str = "") -> tuple[dict[str, tuple[bytes, Any]], set[int]]:
+def load(root: Path, vetted_under: str) -> tuple[dict[str, tuple[bytes, Any]], set[int]]:
     """(rel path -> (content digest, parsed SourceFile), shards on disk that were not used).
 
     A shard is not used when it is not ours (signed with another key), unreadable, from another
@@ -133,8 +134,8 @@ def load(root: Path, vetted_under: str = "") -> tuple[dict[str, tuple[bytes, Any
 
 
 def save(root: Path, entries: dict[str, tuple[bytes, Any]], shards: set[int],
-         keep: Callable[[str, Any], bool] | None = None, vetted_under: str = "") -> None:
-    """Rewrite the given shards atomically with the entries ``keep`` accepts (all by default),
+         keep: Callable[[str, Any], bool] | None, vetted_under: str) -> None:
+    """Rewrite the given shards atomically with the entries ``keep`` accepts (all, given None),
     from two processes when there are many; any failure (read-only checkout, full disk) is ignored."""
     key = _key()
     if key is None or not shards:
@@ -182,22 +183,24 @@ PARALLEL_MIN_ENTRIES = 1500
 
 
 def _write(folder: Path, key: bytes, jobs: list[tuple[int, dict[str, tuple[bytes, Any]]]],
-           keep: Callable[[str, Any], bool] | None, vetted_under: str = "") -> None:
+           keep: Callable[[str, Any], bool] | None, vetted_under: str) -> None:
     for shard, part in jobs:
         if keep is not None:
             part = {rel: entry for rel, entry in part.items() if keep(rel, entry[1])}
-        tmp = folder / f".{_file(shard)}.{os.getpid()}.tmp"
+        tmp = None
         try:
-            payload = pickle.dumps({"version": __version__, "policy": vetted_under, "entries": part}, protocol=pickle.HIGHEST_PROTOCOL)
-            # O_EXCL|O_NOFOLLOW: a link planted under the temporary name is never written through
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            payload = pickle.dumps({"version": __version__, "policy": vetted_under, "entries": part},
+                                   protocol=pickle.HIGHEST_PROTOCOL)
+            # mkstemp creates a new file under a fresh name (O_EXCL): never through a planted link
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{_file(shard)}.", suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
                 fh.write(hmac.new(key, payload, hashlib.sha256).digest())
                 fh.write(payload)
             os.replace(tmp, folder / _file(shard))
         except (OSError, pickle.PicklingError, RecursionError):
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
+            if tmp is not None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
             return

@@ -125,8 +125,7 @@ def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], config_file
         if sys.stdout is None:  # started with stdout closed (`>&-`)
             raise OSError(errno.EBADF, "standard output is closed")
         colour = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        click.echo(render(fmt, report, colour=colour), nl=False)
-        sys.stdout.flush()
+        click.echo(render(fmt, report, colour=colour), nl=False)  # writes and flushes
     except BrokenPipeError:
         _discard_stdout()  # the reader has gone (`| head`): it read what it wanted
     except OSError as exc:  # a full disk, a closed descriptor: say so, after the --output files

@@ -4,7 +4,8 @@ Shown only when stderr is a TTY, ``CI`` and ``PRE_COMMIT`` are unset (pre-commit
 a pseudo-terminal of its own and sets ``PRE_COMMIT=1``) and ``TERM`` is not ``dumb``, and only
 once a run has taken longer than :data:`DELAY` seconds. The line is redrawn in place (carriage
 return), never wider than the terminal (a wrapped line could not be erased), and erased when
-the run ends, so nothing is left between the findings. Ticks are cheap: a counter, and a clock read every :data:`EVERY` ticks.
+the run ends, so nothing is left between the findings. Ticks are cheap: a counter, and a clock
+read every :data:`EVERY` ticks.
 """
 
 from __future__ import annotations

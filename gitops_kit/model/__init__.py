@@ -403,6 +403,7 @@ def build(root: Path, config: Config, use_cache: bool = False) -> RepoModel:
     digests: dict[str, bytes] | None = None
     stale: set[int] = set()
     fresh: set[str] = set()
+    policy = ""
     if use_cache:
         from .. import cache, catalog
 
@@ -413,9 +414,7 @@ def build(root: Path, config: Config, use_cache: bool = False) -> RepoModel:
     else:
         files = _parse_all(root, walked.yaml_files, walked.sizes)
     model = assemble(root, config, files, walked)
-    model.digests, model.cache_stale, model.cache_fresh = digests, stale, fresh
-    if use_cache:
-        model.cache_policy = policy
+    model.digests, model.cache_stale, model.cache_fresh, model.cache_policy = digests, stale, fresh, policy
     model.external_crds = _external_crds(root, config)
     return model
 
@@ -480,7 +479,7 @@ def _ticked(value: Any, steps: float) -> Any:
     return value
 
 
-def _parse_cached(root: Path, rels: list[str], sizes: dict[str, int] | None = None, policy: str = ""
+def _parse_cached(root: Path, rels: list[str], sizes: dict[str, int] | None, policy: str
                   ) -> tuple[dict[str, SourceFile], dict[str, bytes], set[int], set[str]]:
     """Read and hash every file; parse only those the cache does not hold with the same bytes.
     Returns the files, their digests, the cache shards to rewrite and the files parsed now."""
