@@ -357,31 +357,36 @@ def measure_size(n: int, base: Path, args: argparse.Namespace, lint_cmd: list[st
     if args.precommit == "all" or (args.precommit == "1000" and n == 1000):
         entry["precommit"] = measure_precommit(lint_cmd, root, precommit_file(root), args.runs, label)
     if n == 1000:
-        if not args.yamllint:
-            yl, beside = {"skipped": "skipped (--no-yamllint)"}, None
-        elif yamllint_command() is None:
-            yl, beside = measure_yamllint(root, label), None  # says it is not installed
-        else:
-            yl, beside = bracketed(lint_cmd, root, label, lambda: measure_yamllint(root, label))
-        if yl.get("wall") and beside:
-            yl.update(lint_bracket=beside, ratio_to_lint=yl["wall"] / mean(beside))
-            if lint.get("median"):
-                yl["ratio_to_lint_median"] = yl["wall"] / lint["median"]
+        yl = versus(lint_cmd, root, label, lint, args.yamllint and yamllint_command() is not None,
+                    "skipped (--no-yamllint)" if not args.yamllint else None, lambda: measure_yamllint(root, label))
         entry["yamllint"] = yl
         # last: it turns the corpus into a git checkout
         asl_cmd = argocd_source_lint_command(args.asl_command) if args.asl else None
-        if not args.asl:
-            asl, beside = {"skipped": "skipped (--no-argocd-source-lint)"}, None
-        elif asl_cmd is None:
-            asl, beside = measure_argocd_source_lint(None, root, label), None  # says it is not installed
-        else:
-            asl, beside = bracketed(lint_cmd, root, label, lambda: measure_argocd_source_lint(asl_cmd, root, label))
-        if asl.get("wall") and beside and "error" not in asl:
+        asl = versus(lint_cmd, root, label, lint, asl_cmd is not None,
+                     "skipped (--no-argocd-source-lint)" if not args.asl else None,
+                     lambda: measure_argocd_source_lint(asl_cmd, root, label))
+        if asl.get("lint_bracket"):
             apps = count_applications(root)
-            asl.update(applications=apps, per_application=asl["wall"] / apps, lint_bracket=beside,
-                       lint_per_application=mean(beside) / apps, ratio_to_lint=asl["wall"] / mean(beside))
+            asl.update(applications=apps, per_application=asl["wall"] / apps,
+                       lint_per_application=mean(asl["lint_bracket"]) / apps)
         entry["argocd_source_lint"] = asl
     return entry
+
+
+def versus(lint_cmd: list[str], root: Path, label: str, lint: dict[str, Any], installed: bool,
+           switched_off: str | None, peer: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A peer's result with its ratio to lint: bracketed when it is installed, else its own
+    "not installed" answer (``peer`` says so without running anything), or ``switched_off``."""
+    if switched_off:
+        return {"skipped": switched_off}
+    if not installed:
+        return peer()
+    result, beside = bracketed(lint_cmd, root, label, peer)
+    if result.get("wall") and beside and "error" not in result:
+        result.update(lint_bracket=beside, ratio_to_lint=result["wall"] / mean(beside))
+        if lint.get("median"):
+            result["ratio_to_lint_median"] = result["wall"] / lint["median"]
+    return result
 
 
 def bracketed(lint_cmd: list[str], root: Path, label: str, peer: Callable[[], dict[str, Any]]

@@ -158,3 +158,24 @@ def test_a_peer_is_compared_with_lint_runs_right_before_and_after_it(tmp_path: P
     assert beside is not None and len(beside) == 2 and all(w > 0 for w in beside)
     skipped, none = bench.bracketed(lint_cmd, tmp_path, "test", lambda: {"skipped": "not installed"})
     assert none is None and "skipped" in skipped
+
+
+def test_a_peer_ratio_is_against_the_bracketing_lint_runs(tmp_path: Path) -> None:
+    from benchmarks import __main__ as bench
+
+    script = tmp_path / "lint.py"
+    script.write_text("pass\n")
+    lint_cmd = [sys.executable, str(script)]
+    ran: list[str] = []
+
+    def peer() -> dict:
+        ran.append("peer")
+        return {"wall": 50.0}
+
+    result = bench.versus(lint_cmd, tmp_path, "test", {"median": 5.0}, True, None, peer)
+    assert result["ratio_to_lint"] == pytest.approx(50.0 / bench.mean(result["lint_bracket"]))
+    assert result["ratio_to_lint_median"] == 10.0
+    assert bench.versus(lint_cmd, tmp_path, "test", {}, True, "skipped (--no-x)", peer) == {"skipped": "skipped (--no-x)"}
+    assert bench.versus(lint_cmd, tmp_path, "test", {}, False, None, lambda: {"skipped": "not installed"}) \
+        == {"skipped": "not installed"}
+    assert ran == ["peer"]
