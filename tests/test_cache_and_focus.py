@@ -13,6 +13,9 @@ from gitops_kit.cli import main
 from helpers import count_parses, overlay, reference_copy, run_lint
 
 SECRET = "hunter2-Sup3r-s3cret-value"
+SECRET_MANIFEST = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\n  namespace: netbox\n"
+                   f"stringData:\n  password: {SECRET}\n")
+EXEMPT_SECRETS = "rules:\n  plaintext-secret:\n    params:\n      skip_kinds: [Secret]\n"
 
 
 @pytest.fixture(autouse=True)
@@ -182,36 +185,47 @@ def _cache_blob(root) -> bytes:
     return b"".join(p.read_bytes() for p in (root / cache.DIR).glob("*.bin"))
 
 
-def test_a_file_saved_while_lint_reads_it_is_not_cached_under_the_old_bytes(tmp_path, monkeypatch, capsys):
-    # Many changed files are read twice (hashed, then parsed on both cores): an editor saving
-    # between the two reads must not leave a parse of the new bytes under the old bytes' digest.
+REREAD = "apps/helm/netbox/values.yaml"
+
+
+def _lint_all_changed_while(root, monkeypatch, on_first_read) -> int:
+    """With a warm cache, change every file (so lint reads each twice: hashed, then parsed on
+    both cores) and lint with ``on_first_read()`` run right after the first read of REREAD;
+    then put REREAD's bytes of that first read back. Returns how often REREAD was read."""
     from gitops_kit import model
 
-    root = reference_copy(tmp_path / "repo")
     main(["lint", str(root)])
-    rels = sorted(str(p.relative_to(root)) for p in root.rglob("*.yaml") if cache.DIR not in p.parts)
-    for rel in rels:
-        with open(root / rel, "a") as fh:
-            fh.write("# touched\n")
-    target = "apps/helm/netbox/values.yaml"
-    original = (root / target).read_bytes()
+    for path in root.rglob("*.yaml"):
+        if cache.DIR not in path.parts:
+            with open(path, "a") as fh:
+                fh.write("# touched\n")
+    first = (root / REREAD).read_bytes()
     real = model.read_bytes
     reads = {"n": 0}
 
-    def read_then_save(path):
+    def hooked(path):
         data = real(path)
-        if path.endswith(target):
+        if path.endswith(REREAD):
             reads["n"] += 1
             if reads["n"] == 1:
-                (root / target).write_bytes(original + b"broken: [\n")
+                on_first_read()
         return data
 
     monkeypatch.setattr(model, "PARALLEL_PARSE_MIN_FILES", 1)
-    monkeypatch.setattr(model, "read_bytes", read_then_save)
+    monkeypatch.setattr(model, "read_bytes", hooked)
     main(["lint", str(root)])
-    assert reads["n"] == 2  # the re-read path was taken
     monkeypatch.setattr(model, "read_bytes", real)
-    (root / target).write_bytes(original)  # the edit undone: the first read's bytes again
+    (root / REREAD).write_bytes(first)
+    return reads["n"]
+
+
+def test_a_file_saved_while_lint_reads_it_is_not_cached_under_the_old_bytes(tmp_path, monkeypatch, capsys):
+    # an editor saving between the two reads must not leave a parse of the new bytes under the
+    # old bytes' digest
+    root = reference_copy(tmp_path / "repo")
+    target = root / REREAD
+    reads = _lint_all_changed_while(root, monkeypatch, lambda: target.write_bytes(target.read_bytes() + b"broken: [\n"))
+    assert reads == 2  # the re-read path was taken
     capsys.readouterr()
     main(["lint", str(root), "--format", "json"])
     cached = capsys.readouterr().out
@@ -240,12 +254,10 @@ def test_a_crashed_secret_scan_vouches_for_nothing(tmp_path, capsys, monkeypatch
 def test_files_vetted_under_other_secret_settings_are_not_served(tmp_path, capsys):
     # cached while the config exempted Secrets, then the exemption is removed
     root = reference_copy(tmp_path / "repo")
-    overlay(root, {"apps/manifests/netbox/extra-secret.yaml":
-                   "apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\n  namespace: netbox\n"
-                   f"stringData:\n  password: {SECRET}\n"})
+    overlay(root, {"apps/manifests/netbox/extra-secret.yaml": SECRET_MANIFEST})
     cfg = root / ".gitops-kit.yaml"
     original = cfg.read_text()
-    cfg.write_text(original + "rules:\n  plaintext-secret:\n    params:\n      skip_kinds: [Secret]\n")
+    cfg.write_text(original + EXEMPT_SECRETS)
     main(["lint", str(root)])
     assert "extra-secret.yaml" not in capsys.readouterr().out
     assert SECRET.encode() in _cache_blob(root)  # exempt, so cached: the case under test
@@ -284,9 +296,8 @@ def test_a_shard_vetted_under_other_settings_is_rewritten_even_when_its_files_ar
     cfg.write_text("version: 1\n")
     others = {cache.shard_of(".gitops-kit.yaml")}
     name = next(f"secret-{i}.yaml" for i in range(100) if cache.shard_of(f"secret-{i}.yaml") not in others)
-    (root / name).write_text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\n  namespace: y\n"
-                             f"stringData:\n  password: {SECRET}\n")
-    cfg.write_text("version: 1\nrules:\n  plaintext-secret:\n    params:\n      skip_kinds: [Secret]\n")
+    (root / name).write_text(SECRET_MANIFEST)
+    cfg.write_text("version: 1\n" + EXEMPT_SECRETS)
     main(["lint", str(root)])
     assert SECRET.encode() in _cache_blob(root)  # exempt, so cached: the case under test
     cfg.write_text("version: 1\n")
@@ -296,29 +307,8 @@ def test_a_shard_vetted_under_other_settings_is_rewritten_even_when_its_files_ar
 
 
 def test_a_file_that_vanishes_between_the_two_reads_is_not_cached(tmp_path, monkeypatch, capsys):
-    from gitops_kit import model
-
     root = reference_copy(tmp_path / "repo")
-    main(["lint", str(root)])
-    for path in root.rglob("*.yaml"):
-        if cache.DIR not in path.parts:
-            with open(path, "a") as fh:
-                fh.write("# touched\n")
-    target = "apps/helm/netbox/values.yaml"
-    saved = (root / target).read_bytes()
-    real = model.read_bytes
-
-    def read_then_remove(path):
-        data = real(path)
-        if path.endswith(target):
-            (root / target).unlink(missing_ok=True)  # gone before the parse worker reads it
-        return data
-
-    monkeypatch.setattr(model, "PARALLEL_PARSE_MIN_FILES", 1)
-    monkeypatch.setattr(model, "read_bytes", read_then_remove)
-    main(["lint", str(root)])
-    monkeypatch.setattr(model, "read_bytes", real)
-    (root / target).write_bytes(saved)  # back, with the bytes the first read hashed
+    _lint_all_changed_while(root, monkeypatch, (root / REREAD).unlink)  # gone before the worker reads it
     capsys.readouterr()
     main(["lint", str(root), "--format", "json"])
     assert "cannot read" not in capsys.readouterr().out

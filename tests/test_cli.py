@@ -182,9 +182,9 @@ def test_only_lint_run_as_the_console_script_turns_the_garbage_collector_off(tmp
         gc.enable()
 
 
-def _lint_process(repo: Path, stdout, *extra: str) -> subprocess.Popen:
+def _lint_process(repo: Path, stdout, *extra: str, **popen) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "gitops_kit.cli", "lint", str(repo), "--select", "automated-sync",
-                             "--no-cache", *extra], stdout=stdout, stderr=subprocess.PIPE, text=True)
+                             "--no-cache", *extra], stdout=stdout, stderr=subprocess.PIPE, text=True, **popen)
 
 
 def test_a_reader_that_goes_away_is_not_an_error(tmp_path):
@@ -212,10 +212,8 @@ def test_a_full_disk_on_stdout_is_reported_in_one_line(tmp_path):
 def test_a_closed_stdout_is_reported_in_one_line(tmp_path):
     repo = make_repo(tmp_path, self_heal="false")
     out = tmp_path / "out.json"
-    proc = subprocess.run([sys.executable, "-m", "gitops_kit.cli", "lint", str(repo), "--select", "automated-sync",
-                           "--no-cache", "--output", f"json={out}"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60,
-                          preexec_fn=lambda: os.close(1))
+    proc = _lint_process(repo, subprocess.DEVNULL, "--output", f"json={out}", preexec_fn=lambda: os.close(1))
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2
-    assert proc.stderr == "gitops-kit: error: cannot write the report to standard output: standard output is closed\n"
+    assert err == "gitops-kit: error: cannot write the report to standard output: standard output is closed\n"
     assert json.loads(out.read_text())["findings"]
