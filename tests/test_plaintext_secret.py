@@ -7,6 +7,8 @@ import base64
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gitops_kit import catalog, config, model
 from gitops_kit.checks import _secrets as s
@@ -316,3 +318,21 @@ def test_the_file_prefilter_never_skips_a_secret_looking_key_or_token():
                   "-----BEGIN RSA PRIVATE KEY-----", "eyJhbGciOi.eyJzdWIi.sig"]:
         assert _secrets.may_hold_secret(f"value: {token}\n"), token
     assert not _secrets.may_hold_secret("apiVersion: v1\nkind: ResourceQuota\nspec: {hard: {pods: '10'}}\n")
+
+
+_PREFILTER_PIECES = ["api", "API", "private", "access", "encryption", "signing", "master", "license", "key", "KEY",
+                     "Key", "_", "-", " ", ".", "__", "\n", ":", "é", "²", "x", "pass", "secret", "tok", "en", "au",
+                     "th", "gh", "p_", "github_pat_", "xox", "b-", "hv", "s.", "AKI", "A", "eyJ", "-----BEGIN", ":/",
+                     "/", "glpat-", "\\", "İ"]
+
+
+@given(st.lists(st.sampled_from(_PREFILTER_PIECES), max_size=12))
+@settings(max_examples=400, deadline=None)
+def test_the_file_prefilter_is_its_documented_regex(pieces):
+    """The substring and reversed-regex tests answer exactly what the documented definition does."""
+    from gitops_kit.checks import _secrets
+
+    text = "".join(pieces)
+    expected = bool(_secrets._ANY_FORMAT.search(text) or "\\" in text or
+                    _secrets._MAYBE_SECRET_KEY.search(text.lower()))
+    assert _secrets.may_hold_secret(text) is expected, text

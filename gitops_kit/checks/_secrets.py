@@ -79,15 +79,25 @@ _ANY_FORMAT = re.compile(r"AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|h
 
 # Every secret-looking key contains one of these in its lower-cased text (see is_secret_key),
 # a Secret or secretGenerator says "secret", and every token format matches _ANY_FORMAT.
+_KEY_QUALIFIER_WORDS = ("api", "private", "access", "encryption", "signing", "master", "license")
 _MAYBE_SECRET_KEY = re.compile(
-    r"pass|pwd|secret|token|cred|auth|(?:api|private|access|encryption|signing|master|license)[\W_]*key")
+    r"pass|pwd|secret|token|cred|auth|(?:" + "|".join(_KEY_QUALIFIER_WORDS) + r")[\W_]*key")
 
 
 # The literals of _ANY_FORMAT and _MAYBE_SECRET_KEY spelled out: on whole files, substring tests
 # are several times faster than the alternations (which the regex engine tries at every offset).
-_FORMAT_LITERALS = ("://", "eyJ", "AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-",
-                    "xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-", "hvs.", "hvb.", "hvr.", "-----BEGIN")
+# Literals sharing a prefix are tested by that prefix first (one pass over the text, not six).
+_FORMAT_LITERALS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("://", ()), ("eyJ", ()), ("AKIA", ()), ("ASIA", ()), ("-----BEGIN", ()), ("glpat-", ()),
+    ("github_pat_", ()), ("gh", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
+    ("xox", ("xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-")),
+    ("hv", ("hvs.", "hvb.", "hvr.")),
+)
 _KEY_LITERALS = ("pass", "pwd", "secret", "token", "cred", "auth")
+# _MAYBE_SECRET_KEY's last branch, written backwards: searched in the reversed text it starts
+# with the literal "yek", which the regex engine finds with a fast scan instead of trying the
+# seven words at every offset (a third of this prefilter's time on network-policy files).
+_QUALIFIED_KEY_REVERSED = re.compile(r"yek[\W_]*(?:" + "|".join(w[::-1] for w in _KEY_QUALIFIER_WORDS) + ")")
 
 
 def may_hold_secret(text: str) -> bool:
@@ -97,14 +107,14 @@ def may_hold_secret(text: str) -> bool:
     Equivalent to ``_ANY_FORMAT.search(text) or "\\" in text or _MAYBE_SECRET_KEY.search(text.lower())``."""
     if "\\" in text:
         return True
-    for lit in _FORMAT_LITERALS:
-        if lit in text:
-            return True
     lower = text.lower()
     for lit in _KEY_LITERALS:
         if lit in lower:
             return True
-    return "key" in lower and _MAYBE_SECRET_KEY.search(lower) is not None
+    for prefix, literals in _FORMAT_LITERALS:
+        if prefix in text and (not literals or any(lit in text for lit in literals)):
+            return True
+    return "key" in lower and _QUALIFIED_KEY_REVERSED.search(lower[::-1]) is not None
 
 
 def words(name: str) -> list[str]:
