@@ -65,8 +65,8 @@ def params_for(spec: catalog.RuleSpec, model: RepoModel) -> dict[str, Any]:
 
 
 # Relative cost of the checks on a large repository (milliseconds on the 1000-app benchmark corpus,
-# serial, first run included); used only to split the checks between two processes.
-_COST = {"plaintext_secret": 104, "schema": 85, "node_tier": 54, "topology_spread": 28, "retain_policy": 23,
+# serial, first run included); used only to order the two-process run, costliest first.
+_COST = {"plaintext_secret": 75, "schema": 85, "node_tier": 54, "topology_spread": 28, "retain_policy": 23,
          "network_policy": 22, "schema_unknown": 21, "avp_placeholder": 16, "layout": 15, "deprecated_api": 10,
          "kustomize_namespace": 9, "helm_pattern": 8, "app_health_check": 8, "yaml_syntax": 6}
 # Checks that share an index built on first use (the schema set and its targets; bundle
@@ -76,12 +76,13 @@ _TOGETHER = (frozenset({"schema", "schema_unknown"}), frozenset({"node_tier", "n
 PARALLEL_MIN_FILES = 1500
 
 
-def _run_checks(model: RepoModel, jobs: list[tuple[catalog.RuleSpec, dict, str | None]], share: float = 1.0
+def _run_checks(model: RepoModel, jobs: list[tuple[catalog.RuleSpec, dict, str | None]], tick: bool = True
                 ) -> tuple[list[Finding], list[str]]:
     raw: list[Finding] = []
     crashed: list[str] = []
     for spec, params, severity_override in jobs:
-        progress.tick(share)
+        if tick:
+            progress.tick()
         try:
             for hit in checks.get(spec.check)(model, params):
                 raw.append(_stamp(spec, hit, model, severity_override))
@@ -96,7 +97,8 @@ def _run_checks(model: RepoModel, jobs: list[tuple[catalog.RuleSpec, dict, str |
 
 def _run_forked(model: RepoModel, jobs: list[tuple[catalog.RuleSpec, dict, str | None]]
                 ) -> tuple[list[Finding], list[str]]:
-    """Run the checks on both cores, the costlier half in a forked child (see parallel.py)."""
+    """Run the checks on both cores (see parallel.share), costliest first; the findings come
+    back in the order of the checks, whichever core ran them."""
     units: list[list[tuple[catalog.RuleSpec, dict, str | None]]] = []
     grouped: dict[int, list[tuple[catalog.RuleSpec, dict, str | None]]] = {}
     for job in jobs:
@@ -110,17 +112,15 @@ def _run_forked(model: RepoModel, jobs: list[tuple[catalog.RuleSpec, dict, str |
     def cost(unit: list[tuple[catalog.RuleSpec, dict, str | None]]) -> int:
         return sum(_COST.get(job[0].check, 3) for job in unit)
 
-    heavy: list[tuple[catalog.RuleSpec, dict, str | None]] = []
-    light: list[tuple[catalog.RuleSpec, dict, str | None]] = []
-    load = [0, 0]
-    for unit in sorted(units, key=lambda u: (-cost(u), u[0][0].id)):
-        side = 0 if load[0] <= load[1] else 1
-        load[side] += cost(unit)
-        (heavy if side == 0 else light).extend(unit)
-    share = len(jobs) / max(1, len(light))
-    (raw_h, crashed_h), (raw_l, crashed_l) = parallel.split(lambda: _run_checks(model, heavy),
-                                                            lambda: _run_checks(model, light, share))
-    return raw_l + raw_h, crashed_l + crashed_h
+    units.sort(key=lambda u: (-cost(u), u[0][0].id))
+    done = parallel.share(units, lambda unit: _run_checks(model, unit, tick=False), weight=len)
+    place = {id(job): i for i, job in enumerate(jobs)}
+    raw: list[Finding] = []
+    crashed: list[str] = []
+    for _, (unit_raw, unit_crashed) in sorted(zip(units, done), key=lambda pair: place[id(pair[0][0])]):
+        raw.extend(unit_raw)
+        crashed.extend(unit_crashed)
+    return raw, crashed
 
 
 def _parallel_ok(model: RepoModel) -> bool:

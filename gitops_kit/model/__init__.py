@@ -421,12 +421,15 @@ def build(root: Path, config: Config, use_cache: bool = False) -> RepoModel:
 
 # Below this many files a second process costs more than it saves.
 PARALLEL_PARSE_MIN_FILES = 1500
+# Files per batch of the two-core parse: small enough that both cores finish within a few
+# milliseconds of each other, large enough that each batch's pickle shares its repeated keys.
+PARSE_BATCH = 32
 
 
 def _parse_all(root: Path, rels: list[str], sizes: dict[str, int] | None = None,
                digests: dict[str, bytes] | None = None) -> dict[str, SourceFile]:
-    """Every file parsed once; on two cores for large repositories (half in a forked child).
-    ``sizes`` (from the walk) balances the halves; files it lacks are stat'ed. Given ``digests``,
+    """Every file parsed once; on two cores for large repositories (see parallel.share).
+    ``sizes`` (from the walk) orders the work, biggest first. Given ``digests``,
     the readers also fill in each readable file's content digest (for the parse cache)."""
     from .. import parallel
 
@@ -451,26 +454,10 @@ def _parse_all(root: Path, rels: list[str], sizes: dict[str, int] | None = None,
     if len(rels) < PARALLEL_PARSE_MIN_FILES or not parallel.available() or _MEMO is not None:
         progress.phase("parsing files", len(rels))
         return collect([_ticked(read_one(rel), 1) for rel in rels])
-    sizes = dict(sizes or {})
-    for rel in rels:
-        if rel not in sizes:
-            try:
-                sizes[rel] = os.stat(os.path.join(root, rel)).st_size
-            except OSError:
-                sizes[rel] = 0
-    halves: tuple[list[str], list[str]] = ([], [])
-    load = [0, 0]
-    # The child also pickles its result (30 % of its parsing time) and the parent loads it (20 %)
-    # once the child has finished: both are done soonest with 43 % of the bytes in the child.
-    for rel in sorted(rels, key=lambda r: -sizes[r]):
-        side = 0 if load[0] * 57 <= load[1] * 43 else 1
-        load[side] += sizes[rel] + 200  # per-file overhead counts too
-        halves[side].append(rel)
+    # biggest first (by the walk's sizes), so that the last batches either core takes are short
+    order = sorted(rels, key=lambda r: -sizes.get(r, 0)) if sizes else list(rels)
     progress.phase("parsing files", len(rels))
-    share = len(rels) / max(1, len(halves[1]))  # the child parses as fast: count for both
-    theirs, mine = parallel.split(lambda: [read_one(rel) for rel in halves[0]],
-                                  lambda: [_ticked(read_one(rel), share) for rel in halves[1]])
-    parsed = collect([*theirs, *mine])
+    parsed = collect(parallel.share(order, read_one, batch=PARSE_BATCH))
     return {rel: parsed[rel] for rel in rels}
 
 
