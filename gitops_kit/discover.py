@@ -32,7 +32,6 @@ class Walk:
     dirs: set[str] = field(default_factory=set)
     files: set[str] = field(default_factory=set)
     skipped: list[Skipped] = field(default_factory=list)
-    sizes: dict[str, int] = field(default_factory=dict)  # bytes of each YAML file to read
 
 
 def find_root(start: Path) -> Path:
@@ -89,7 +88,7 @@ def matches(path: str, patterns: list[str]) -> bool:
     return any(glob_regex(p).match(path) for p in patterns)
 
 
-def walk(root: Path, exclude: list[str], max_bytes: int) -> Walk:
+def walk(root: Path, exclude: list[str]) -> Walk:
     """Walk ``root`` once. Symlinked directories are not entered (no loops, nothing outside)."""
     result = Walk()
     real_root = os.path.realpath(root)
@@ -137,17 +136,7 @@ def walk(root: Path, exclude: list[str], max_bytes: int) -> Walk:
                 if os.path.commonpath([real_root, target]) != real_root:
                     result.skipped.append(Skipped(rel, "symlink to a file outside the repository: not followed", False))
                     continue
-            try:
-                size = entry.stat(follow_symlinks=True).st_size
-            except OSError as exc:
-                result.skipped.append(Skipped(rel, f"cannot stat: {exc.strerror}", True))
-                continue
-            if size > max_bytes:
-                result.skipped.append(Skipped(rel, f"file is {size} bytes, over the {max_bytes}-byte limit "
-                                                   "(max_file_bytes): not read", True))
-                continue
-            result.yaml_files.append(rel)
-            result.sizes[rel] = size
+            result.yaml_files.append(rel)  # its size is checked when it is read (model.read_bytes)
         stack.extend(reversed(subdirs))
     result.yaml_files.sort()
     return result

@@ -103,6 +103,53 @@ def test_oversized_file_is_skipped_with_a_finding(tmp_path):
     assert any(f.path == "big.yaml" and "limit" in f.message for f in report.findings)
 
 
+def test_oversized_file_is_refused_on_both_cores_and_never_cached(tmp_path, monkeypatch):
+    from gitops_kit import cache, model
+    from gitops_kit.api import lint
+
+    root = base_repo(tmp_path)
+    (root / ".gitops-kit.yaml").write_text("max_file_bytes: 1000\n")
+    (root / "big.yaml").write_text("a: " + "x" * 2000 + "\n")
+    monkeypatch.setattr(model, "PARALLEL_PARSE_MIN_FILES", 1)
+    monkeypatch.setenv("GITOPS_KIT_CACHE", "1")
+    for _ in range(2):  # cold, then warm
+        report = lint([str(root)], select=["yaml-syntax"], use_cache=True)
+        hits = [f for f in report.findings if f.path == "big.yaml"]
+        assert len(hits) == 1 and "2004 bytes, over the 1000-byte limit" in hits[0].message
+        assert "big.yaml" not in (report.model.digests or {})
+    blob = b"".join(p.read_bytes() for p in (root / cache.DIR).glob("*.bin"))
+    assert b"big.yaml" not in blob
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_fifo_named_yaml_is_refused_without_waiting_for_a_writer(tmp_path):
+    root = base_repo(tmp_path)
+    os.mkfifo(root / "pipe.yaml")
+    report = lint_findings(root)  # the open does not block
+    hits = [f for f in report.findings if f.path == "pipe.yaml"]
+    assert hits and "not a regular file" in hits[0].message
+
+
+def test_a_file_that_changes_size_while_it_is_read_is_read_to_its_end(tmp_path, monkeypatch):
+    from gitops_kit import model
+
+    path = tmp_path / "grows.yaml"
+    path.write_bytes(b"a: 1\n" * 100)
+    real_fstat = os.fstat
+
+    def stale_fstat(fd):  # the size as it was before the file grew (or after it shrank)
+        st = real_fstat(fd)
+        return os.stat_result((st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid, st.st_gid, size,
+                               st.st_atime, st.st_mtime, st.st_ctime))
+
+    monkeypatch.setattr(model.os, "fstat", stale_fstat)
+    for size in (0, 5, 499, 501, 10_000):
+        assert model.read_bytes(str(path)) == b"a: 1\n" * 100
+    size = 5
+    with pytest.raises(model.TooBig):
+        model.read_bytes(str(path), limit=100)  # it grew past the limit after the size was checked
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
 def test_unreadable_file(tmp_path):
     root = base_repo(tmp_path)

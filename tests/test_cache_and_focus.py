@@ -203,8 +203,8 @@ def _lint_all_changed_while(root, monkeypatch, on_first_read) -> int:
     real = model.read_bytes
     reads = {"n": 0}
 
-    def hooked(path):
-        data = real(path)
+    def hooked(path, *limit):
+        data = real(path, *limit)
         if path.endswith(REREAD):
             reads["n"] += 1
             if reads["n"] == 1:

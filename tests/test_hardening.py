@@ -91,10 +91,10 @@ def test_permission_denied_is_a_finding_not_a_crash(tmp_path, monkeypatch):
 
     real = model.read_bytes
 
-    def deny(path):
+    def deny(path, *limit):
         if path.endswith("netbox/quota.yaml"):
             raise PermissionError(13, "Permission denied")
-        return real(path)
+        return real(path, *limit)
 
     monkeypatch.setattr(model, "read_bytes", deny)
     report = lint([str(root)])
