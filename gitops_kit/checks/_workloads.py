@@ -57,12 +57,23 @@ class Owners:
 
 
 def bundle_of_path(model: RepoModel, path: str) -> str | None:
-    """The bundle a repo-relative file lies in, or None outside apps/helm/* and apps/manifests/*."""
+    """The bundle a repo-relative file lies in, or None outside apps/helm/* and apps/manifests/*.
+    Answered once per path and model (rules ask for every object, and a file holds several)."""
+    known = model.memo.get("bundle_of_path")
+    if known is None:
+        known = model.memo["bundle_of_path"] = {}
+    try:
+        return known[path]
+    except KeyError:
+        pass
+    name = None
     for base in (model.config.helm_dir, model.config.manifests_dir):
         prefix = base + "/"
         if path.startswith(prefix) and "/" in path[len(prefix):]:
-            return path[len(prefix):].split("/", 1)[0]
-    return None
+            name = path[len(prefix):].split("/", 1)[0]
+            break
+    known[path] = name
+    return name
 
 
 def _referenced_bundles(model: RepoModel, app: Application) -> Iterator[str]:

@@ -36,10 +36,16 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     seen: set[tuple[str, int]] = set()
     selected: set[str] = set()  # bundles whose chart values select a tier somewhere
 
+    contexts: dict[tuple[int, str | None], _Ctx] = {}
+
     def ctx_of(app: Application | None, fallback: str | None) -> _Ctx:
-        name = app.name if app is not None else fallback
-        layer = app.layer if app is not None else (model.layer_of_app(fallback) if fallback else None)
-        return _Ctx(name, layer, cfg.app_tier(name, layer) if name else None)
+        key = (id(app), fallback)  # asked for every object of a bundle: answered once
+        ctx = contexts.get(key)
+        if ctx is None:
+            name = app.name if app is not None else fallback
+            layer = app.layer if app is not None else (model.layer_of_app(fallback) if fallback else None)
+            ctx = contexts[key] = _Ctx(name, layer, cfg.app_tier(name, layer) if name else None)
+        return ctx
 
     def judge(use: TierUse, path: str, ctx: _Ctx, key: str) -> Iterator[Hit]:
         if not use.checked:
