@@ -62,10 +62,11 @@ class K8sObject:
     kind: str
     name: str | None
     namespace: str | None
+    # its file's path, copied once: rules read it for every object (a property cost 5 % of them)
+    path: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def path(self) -> str:
-        return self.file.path
+    def __post_init__(self) -> None:
+        self.path = self.file.path
 
     @property
     def pos(self) -> Pos:
