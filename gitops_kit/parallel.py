@@ -5,9 +5,9 @@ falls back to computing its part in the parent, so the answer never depends on t
 
 from __future__ import annotations
 
-import mmap
 import os
 import pickle
+import select
 import signal
 import struct
 from typing import Callable, Sequence, TypeVar
@@ -62,67 +62,79 @@ def share(items: Sequence[T], work: Callable[[T], U], batch: int = 1,
           weight: Callable[[T], float] | None = None) -> list[U]:
     """``[work(x) for x in items]`` on both cores, balanced as it goes.
 
-    A forked child and this process take the next ``batch`` items in turn from a counter in
-    shared memory, so whichever core is faster (or less disturbed) does more. The child sends
+    The items are cut into batches, and a forked child and this process each take the next
+    batch when they are ready for one, so whichever core is faster (or less disturbed) does
+    more; take the costliest items first, so that the last batches are short. The child sends
     each batch's results as soon as it has them, and this process loads them between its own
-    batches: no core waits for the other to pickle or load everything at the end. Take the
-    costliest items first, so that the last batches are short. Each item counts ``weight(item)``
-    (default 1) on the progress line, once, whoever computes it.
+    batches: neither waits for the other to pickle or load everything at the end. Each item
+    counts ``weight(item)`` (default 1) on the progress line, once, whoever computes it.
 
-    Taking a batch is a read and a write of the counter, not an atomic step: both processes may
-    take the same batch (the first result to arrive is kept), but no batch is ever left untaken.
-    Whatever the child did not deliver (it failed, was killed or could not be forked) is
-    computed here, so the answer never depends on the fork."""
+    A batch is taken by reading its 4-byte index from a pipe filled before the fork: a pipe
+    serves each read whole to one reader, so no two processes take the same batch, and an
+    empty pipe with no writer left ends the work of both. Whatever the child did not deliver
+    (it failed, was killed or could not be forked) is computed here, so the answer never
+    depends on the fork."""
+    if batch * _MAX_TOKENS < len(items):
+        batch = -(-len(items) // _MAX_TOKENS)
     batches = [items[i:i + batch] for i in range(0, len(items), batch)]
     results: list[list[U] | None] = [None] * len(batches)
 
     def count(part: Sequence[T]) -> None:
         progress.tick(sum(weight(x) for x in part) if weight is not None else len(part))
 
-    counter = mmap.mmap(-1, 4)  # anonymous and shared: both processes see each other's claims
-    read_fd, write_fd = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(read_fd)
-        os.close(write_fd)
-        pid = -1
-    if pid == 0:  # the child: claim, compute, send; leave without running any of the parent's cleanup
-        code = 0
+    pid = -1
+    if len(batches) > 1:
+        tokens, filler = os.pipe()
+        # at most 4 KiB: one write that any pipe takes whole, before anyone reads
+        os.write(filler, b"".join(_TOKEN.pack(i) for i in range(len(batches))))
+        os.close(filler)
+        read_fd, write_fd = os.pipe()
+        _widen(write_fd)
         try:
-            progress.silence()  # the parent owns the terminal's progress line
+            pid = os.fork()
+        except OSError:
             os.close(read_fd)
-            with os.fdopen(write_fd, "wb") as out:
-                while (index := _claim(counter)) < len(batches):
-                    payload = pickle.dumps([work(x) for x in batches[index]], protocol=pickle.HIGHEST_PROTOCOL)
-                    out.write(_FRAME.pack(index, len(payload)))
-                    out.write(payload)
-                    out.flush()
-        except BaseException:  # noqa: BLE001 - any failure: the parent computes what is missing
-            code = 1
-        finally:
-            os._exit(code)
-    if pid > 0:
-        os.close(write_fd)
-        os.set_blocking(read_fd, False)
-        pending = bytearray()
-        try:
-            while (index := _claim(counter)) < len(batches):
-                part = batches[index]
-                results[index] = [work(x) for x in part]
-                count(part)
-                _receive(read_fd, pending, results, batches, count, block=False)
-        except BaseException:
-            os.kill(pid, signal.SIGKILL)  # this run is over: the child's work is not wanted
-            os.close(read_fd)
-            os.waitpid(pid, 0)
-            counter.close()
-            raise
-        os.set_blocking(read_fd, True)
-        _receive(read_fd, pending, results, batches, count, block=True)  # until the child closes its end
-        os.close(read_fd)
-        os.waitpid(pid, 0)
-    counter.close()
+            os.close(write_fd)
+        if pid == 0:  # the child: take, compute, send; leave without running any of the parent's cleanup
+            code = 0
+            try:
+                progress.silence()  # the parent owns the terminal's progress line
+                os.close(read_fd)
+                with os.fdopen(write_fd, "wb") as out:
+                    while (index := _take(tokens, len(batches))) is not None:
+                        payload = pickle.dumps([work(x) for x in batches[index]], protocol=pickle.HIGHEST_PROTOCOL)
+                        out.write(_FRAME.pack(index, len(payload)))
+                        out.write(payload)
+                        out.flush()
+            except BaseException:  # noqa: BLE001 - any failure: the parent computes what is missing
+                code = 1
+            finally:
+                os._exit(code)
+        if pid > 0:
+            os.close(write_fd)
+            os.set_blocking(read_fd, False)
+            pending = bytearray()
+            finished = False
+            try:
+                while (index := _take(tokens, len(batches))) is not None:
+                    part = batches[index]
+                    results[index] = [work(x) for x in part]
+                    count(part)
+                    _receive(read_fd, pending, results, batches, count)
+                os.set_blocking(read_fd, True)
+                _receive(read_fd, pending, results, batches, count)  # until the child closes its end
+                finished = True
+            finally:
+                if not finished:  # this run is over (an error, an interrupt): the child's work is not wanted
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                os.close(read_fd)
+                os.close(tokens)
+                os.waitpid(pid, 0)
+        else:
+            os.close(tokens)
     out: list[U] = []
     for index, part in enumerate(batches):
         got = results[index]
@@ -133,20 +145,42 @@ def share(items: Sequence[T], work: Callable[[T], U], batch: int = 1,
     return out
 
 
-def _claim(counter: mmap.mmap) -> int:
-    """The next batch to compute (see :func:`share` on why a race only duplicates work)."""
-    index = int.from_bytes(counter[:4], "little")
-    counter[:4] = (index + 1).to_bytes(4, "little")
-    return index
+_TOKEN = struct.Struct("<I")
+_MAX_TOKENS = 1024  # 4 KiB of batch indices (PIPE_BUF): written at once into any pipe
 
 
-def _receive(fd: int, pending: bytearray, results: list, batches: list, count: Callable, block: bool) -> None:
-    """Read what the child has sent (everything, up to its end, with ``block``) and load each whole batch."""
+def _take(tokens: int, count: int) -> int | None:
+    """The next batch's index, or None when every batch is taken."""
+    data = os.read(tokens, _TOKEN.size)
+    if len(data) != _TOKEN.size:
+        return None  # the end (or a torn read: what no one computed is computed at the end)
+    index = _TOKEN.unpack(data)[0]
+    return index if index < count else None
+
+
+def _widen(fd: int) -> None:
+    """Let the pipe hold several batches' results (Linux: 1 MiB instead of 64 KiB), so that the
+    child rarely waits for this process to read."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+    except (ImportError, AttributeError, OSError):
+        pass  # not Linux, or over the system's limit: the default size works, a little slower
+
+
+def _receive(fd: int, pending: bytearray, results: list, batches: list, count: Callable) -> None:
+    """Load every whole batch the child has sent. On a non-blocking ``fd``, return once nothing
+    more is waiting, but read a batch already begun to its end (the child is writing it, and
+    waits until it is read); on a blocking one, read until the child closes its end."""
     while True:
         try:
             chunk = os.read(fd, 1 << 20)
         except BlockingIOError:
-            return
+            if not pending:
+                return
+            select.select([fd], [], [])
+            continue
         if not chunk:
             return
         pending += chunk

@@ -106,6 +106,7 @@ def test_oversized_file_is_skipped_with_a_finding(tmp_path):
 def test_oversized_file_is_refused_on_both_cores_and_never_cached(tmp_path, monkeypatch):
     from gitops_kit import cache, model
     from gitops_kit.api import lint
+    from gitops_kit.findings import fingerprint
 
     root = base_repo(tmp_path)
     (root / ".gitops-kit.yaml").write_text("max_file_bytes: 1000\n")
@@ -116,6 +117,9 @@ def test_oversized_file_is_refused_on_both_cores_and_never_cached(tmp_path, monk
         report = lint([str(root)], select=["yaml-syntax"], use_cache=True)
         hits = [f for f in report.findings if f.path == "big.yaml"]
         assert len(hits) == 1 and "2004 bytes, over the 1000-byte limit" in hits[0].message
+        # a skip, as when the walk found it: same finding, same fingerprint for baselines
+        assert [s.path for s in report.model.skipped] == ["big.yaml"] and "big.yaml" not in report.model.files
+        assert hits[0].fingerprint == fingerprint("yaml-syntax", "big.yaml", hits[0].message)
         assert "big.yaml" not in (report.model.digests or {})
     blob = b"".join(p.read_bytes() for p in (root / cache.DIR).glob("*.bin"))
     assert b"big.yaml" not in blob

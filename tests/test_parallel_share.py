@@ -127,8 +127,44 @@ def test_receive_keeps_the_first_result_and_drops_damaged_or_foreign_frames():
     os.write(write_fd, stream + _frame(3, [40])[:6])  # and the head of a frame still on its way
     os.close(write_fd)
     pending = bytearray()
-    parallel._receive(read_fd, pending, results, batches, counted.append, block=True)
+    parallel._receive(read_fd, pending, results, batches, counted.append)  # a blocking fd: to the end
     os.close(read_fd)
     assert results == [[10], [20], None, None]
     assert counted == [[2]]
     assert pending == _frame(3, [40])[:6]
+
+
+def test_a_frame_begun_is_read_to_its_end_even_without_blocking():
+    import threading
+
+    batches = [[1]]
+    results: list = [None]
+    frame = _frame(0, ["x" * 200_000])
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, frame[:100])
+    later = threading.Timer(0.05, lambda: (os.write(write_fd, frame[100:]), os.close(write_fd)))
+    later.start()
+    os.set_blocking(read_fd, False)
+    pending = bytearray()
+    parallel._receive(read_fd, pending, results, batches, lambda part: None)
+    later.join()
+    os.close(read_fd)
+    assert results == [["x" * 200_000]] and not pending
+
+
+def test_no_item_is_computed_twice(tmp_path):
+    log = tmp_path / "calls"
+
+    def logged(x: int) -> int:
+        with open(log, "a") as fh:  # O_APPEND: both processes' lines arrive whole
+            fh.write(f"{x}\n")
+        time.sleep(0.001)
+        return x
+
+    assert parallel.share(list(range(200)), logged, batch=3) == list(range(200))
+    assert sorted(int(line) for line in log.read_text().split()) == list(range(200))
+
+
+def test_a_large_list_gets_fewer_larger_batches_than_the_token_pipe_holds():
+    items = list(range(parallel._MAX_TOKENS * 3 + 5))
+    assert parallel.share(items, _square, batch=1) == [x * x for x in items]

@@ -22,13 +22,17 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
             continue
         if target.file_schema is not None:
             validator = sset.project_validator(target.file_schema)
-            what = target.label
         else:
             validator = sset.validator(target.api_version or "", target.kind or "")
             if validator is None:
                 continue  # not covered: schema-unknown reports it
+        problems = schemas_k8s.validate(sset, validator, target.data, target.pos)
+        if not problems:
+            continue
+        what = target.label
+        if target.file_schema is None:
             source = sset.source(target.api_version or "", target.kind or "")
             what = f"{target.label} ({source.label if source else 'schema'})"
-        for problem in schemas_k8s.validate(sset, validator, target.data, target.pos):
+        for problem in problems:
             yield Hit(target.path, problem.pos, f"{what}: {problem.message}",
                       key=f"{target.identity}:{problem.key}")

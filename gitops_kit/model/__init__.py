@@ -364,8 +364,9 @@ def reuse_parses() -> Iterator[None]:
         _MEMO = outer
 
 
-def load_file(root: Path, rel: str, limit: int | None = None) -> SourceFile:
-    """Read and parse one file (refused over ``limit`` bytes); problems are recorded, never raised."""
+def load_file(root: Path, rel: str, limit: int | None = None) -> SourceFile | discover.Skipped:
+    """Read and parse one file; problems are recorded, never raised. Over ``limit`` bytes it is
+    not read: the answer is a Skipped entry (never without a limit)."""
     path = os.path.join(root, rel)  # a string: pathlib's joins cost 10 % of parsing 5000 small files
     memo_key = None
     if _MEMO is not None:
@@ -426,19 +427,17 @@ def read_bytes(path: str, limit: int | None = None) -> bytes:
         os.close(fd)
 
 
-def _read(path: str, rel: str, limit: int | None) -> tuple[SourceFile, bytes | None]:
-    """One file read and parsed, and the bytes it was parsed from (None when it could not be read)."""
+def _read(path: str, rel: str, limit: int | None) -> tuple[SourceFile | discover.Skipped, bytes | None]:
+    """One file read and parsed, and the bytes it was parsed from (None when it could not be read).
+    A file over ``limit`` bytes is skipped, as the walk skips what it does not read."""
     try:
         raw = read_bytes(path, limit)
     except TooBig as big:
-        return _unread(rel, f"file is {big.size} bytes, over the {limit}-byte limit (max_file_bytes): not read"), None
+        return discover.Skipped(rel, f"file is {big.size} bytes, over the {limit}-byte limit (max_file_bytes): "
+                                     "not read", True), None
     except OSError as exc:
-        return _unread(rel, f"cannot read file: {exc.strerror}"), None
+        return SourceFile(rel, None, [], [yamlio.Problem(1, 1, f"cannot read file: {exc.strerror}", True)]), None
     return _parse_raw(rel, raw), raw
-
-
-def _unread(rel: str, why: str) -> SourceFile:
-    return SourceFile(rel, None, [], [yamlio.Problem(1, 1, why, True)])
 
 
 def build(root: Path, config: Config, use_cache: bool = False) -> RepoModel:
@@ -461,6 +460,8 @@ def build(root: Path, config: Config, use_cache: bool = False) -> RepoModel:
         files, digests, stale, fresh = _parse_cached(root, walked.yaml_files, limit, policy)
     else:
         files = _parse_all(root, walked.yaml_files, limit)
+    for rel in [rel for rel, sf in files.items() if isinstance(sf, discover.Skipped)]:
+        walked.skipped.append(files.pop(rel))  # over max_file_bytes: found out when opened
     model = assemble(root, config, files, walked)
     model.digests, model.cache_stale, model.cache_fresh, model.cache_policy = digests, stale, fresh, policy
     model.external_crds = _external_crds(root, config)
@@ -475,7 +476,7 @@ PARSE_BATCH = 32
 
 
 def _parse_all(root: Path, rels: list[str], limit: int | None = None,
-               digests: dict[str, bytes] | None = None) -> dict[str, SourceFile]:
+               digests: dict[str, bytes] | None = None) -> dict[str, SourceFile | discover.Skipped]:
     """Every file parsed once (refused over ``limit`` bytes); on two cores for large repositories
     (see parallel.share). Given ``digests``, the readers also fill in each readable file's
     content digest (for the parse cache), from the very bytes they parse."""
@@ -484,14 +485,15 @@ def _parse_all(root: Path, rels: list[str], limit: int | None = None,
     if digests is not None:
         from ..cache import digest
 
-        def read_one(rel: str) -> tuple[SourceFile, bytes | None]:
+        def read_one(rel: str) -> tuple[SourceFile | discover.Skipped, bytes | None]:
             sf, raw = _read(os.path.join(root, rel), rel, limit)
             return sf, (digest(raw) if raw is not None else None)
     else:
-        def read_one(rel: str) -> tuple[SourceFile, bytes | None]:
+        def read_one(rel: str) -> tuple[SourceFile | discover.Skipped, bytes | None]:
             return load_file(root, rel, limit), None
 
-    def collect(pairs: list[tuple[SourceFile, bytes | None]]) -> dict[str, SourceFile]:
+    def collect(pairs: list[tuple[SourceFile | discover.Skipped, bytes | None]]
+                ) -> dict[str, SourceFile | discover.Skipped]:
         if digests is not None:
             digests.update((sf.path, key) for sf, key in pairs if key is not None)
         return {sf.path: sf for sf, _ in pairs}
@@ -510,13 +512,13 @@ def _ticked(value: Any, steps: float) -> Any:
 
 
 def _parse_cached(root: Path, rels: list[str], limit: int | None, policy: str
-                  ) -> tuple[dict[str, SourceFile], dict[str, bytes], set[int], set[str]]:
+                  ) -> tuple[dict[str, SourceFile | discover.Skipped], dict[str, bytes], set[int], set[str]]:
     """Read and hash every file; parse only those the cache does not hold with the same bytes.
     Returns the files, their digests, the cache shards to rewrite and the files parsed now."""
     from .. import cache
 
     cached, unused = cache.load(root, policy)
-    files: dict[str, SourceFile] = {}
+    files: dict[str, SourceFile | discover.Skipped] = {}
     digests: dict[str, bytes] = {}
     if not cached:  # nothing to compare with: hash while parsing, on both cores
         files = _parse_all(root, rels, limit, digests)
@@ -651,12 +653,18 @@ def assemble(root: Path, config: Config, files: dict[str, SourceFile], walked: d
             repo_url = first_root.sources[0].repo_url
 
     bundles: dict[str, Bundle] = {}
+
+    def bundle_named(name: str) -> Bundle:
+        bundle = bundles.get(name)
+        if bundle is None:
+            bundle = bundles[name] = Bundle(name)
+        return bundle
+
     helm_prefix, man_prefix = config.helm_dir + "/", config.manifests_dir + "/"
     for d in walked.dirs:
         for prefix, attr in ((helm_prefix, "helm_dir"), (man_prefix, "manifests_dir")):
             if d.startswith(prefix) and "/" not in d[len(prefix):]:
-                name = d[len(prefix):]
-                setattr(bundles.setdefault(name, Bundle(name)), attr, d)
+                setattr(bundle_named(d[len(prefix):]), attr, d)
     for sf in files.values():
         for prefix in (helm_prefix, man_prefix):
             if sf.path.startswith(prefix):
@@ -664,13 +672,12 @@ def assemble(root: Path, config: Config, files: dict[str, SourceFile], walked: d
                 if "/" not in rest:
                     continue
                 name, inner = rest.split("/", 1)
-                bundle = bundles.setdefault(name, Bundle(name))
+                bundle = bundle_named(name)
                 if prefix == helm_prefix:
                     bundle.helm_files[inner] = sf
     for obj in objects:
         if obj.path.startswith(man_prefix) and "/" in obj.path[len(man_prefix):]:
-            bundles.setdefault(obj.path[len(man_prefix):].split("/", 1)[0],
-                               Bundle(obj.path[len(man_prefix):].split("/", 1)[0])).manifests.append(obj)
+            bundle_named(obj.path[len(man_prefix):].split("/", 1)[0]).manifests.append(obj)
 
     apps_by_name: dict[str, list[Application]] = {}
     for app in applications:
