@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import cache, catalog, config as config_mod, discover, engine
+from . import catalog, config as config_mod, discover, engine
 from .findings import Finding, Severity
 from .model import RepoModel, build
 
@@ -62,7 +62,11 @@ def lint(paths: list[str] | None = None, *, config_file: str | None = None, sele
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        model = build(root, cfg, use_cache=use_cache and cache.enabled())
+        if use_cache:
+            from . import cache  # hashing and signing: not imported by --no-cache runs (CI)
+
+            use_cache = cache.enabled()
+        model = build(root, cfg, use_cache=use_cache)
         only = _only_files(root, paths)
         model.focus = frozenset(only) if only is not None else None
         specs = catalog.load()
@@ -86,7 +90,11 @@ def lint(paths: list[str] | None = None, *, config_file: str | None = None, sele
 
 
 def _cache_to_write(model: RepoModel) -> bool:
-    return model.digests is not None and bool(model.cache_stale) and cache.writable()
+    if model.digests is None or not model.cache_stale:
+        return False  # the cache was not used (digests are taken only when it is)
+    from . import cache
+
+    return cache.writable()
 
 
 def _save_cache(model: RepoModel, secret_paths: set[str] | None) -> None:
@@ -97,6 +105,7 @@ def _save_cache(model: RepoModel, secret_paths: set[str] | None) -> None:
     the prefilter cannot clear is scanned before it is cached (in the cache writers, on both
     cores). A file that came from the cache was vetted when it was first written. When the rule
     did not run, nothing the prefilter cannot clear is cached."""
+    from . import cache
     from .checks._secrets import may_hold_secret
 
     digests = model.digests or {}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +119,7 @@ class Config:
 
 
 def _defaults() -> dict[str, Any]:
-    text = resources.files("gitops_kit").joinpath("defaults.yaml").read_text(encoding="utf-8")
+    text = data.package_text("defaults.yaml")
     return yamlio.plain(yamlio.load_text(text).documents[0].data)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -44,6 +43,8 @@ def find_root(start: Path) -> Path:
         for candidate in chain:
             if (candidate / marker).exists():
                 return candidate
+    import subprocess  # the last resort: not imported when a marker is found
+
     try:
         out = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=start, capture_output=True,
                              text=True, timeout=10, check=False)

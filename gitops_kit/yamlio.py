@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -555,6 +554,8 @@ def atomic_write(path: str | os.PathLike, text: str, *, overwrite: bool = False)
 def _write_temp(path: str, text: str, temps: list[tuple[str, str]]) -> str:
     """``text`` in a new temporary file beside ``path``, with the mode ``path`` gets, synced to disk.
     It is recorded in ``temps`` before anything is written, so a failure can always remove it."""
+    import tempfile  # only writes need it: not imported by lint
+
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".gitops-kit-", suffix=".tmp")
     temps.append((tmp, path))
     os.chmod(tmp, _mode_for(path))

@@ -217,3 +217,18 @@ def test_a_closed_stdout_is_reported_in_one_line(tmp_path):
     assert proc.returncode == 2
     assert err == "gitops-kit: error: cannot write the report to standard output: standard output is closed\n"
     assert json.loads(out.read_text())["findings"]
+
+
+def test_a_ci_lint_imports_nothing_it_does_not_use(tmp_path):
+    """Start-up is part of every pre-commit and CI run: no cache (hashing, signing), no
+    importlib.resources (tempfile, shutil, zipfile), no subprocess when the root has a marker."""
+    from helpers import reference_copy
+
+    root = reference_copy(tmp_path / "repo")
+    code = ("import sys; from gitops_kit.cli import main; code = main(['lint', '--no-cache', sys.argv[1]]); "
+            "print(sorted(m for m in ('gitops_kit.cache', 'hmac', 'importlib.resources', 'tempfile', 'zipfile', "
+            "'subprocess') if m in sys.modules)); sys.exit(code)")
+    out = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True,
+                         cwd=Path(__file__).parent.parent, env={**os.environ, "GITOPS_KIT_JOBS": "1"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
