@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from importlib.abc import Traversable
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
+_HERE = os.path.dirname(os.path.realpath(__file__))  # a linked package: its data lie beside the real folder
 
 
 def folder(name: str) -> "Traversable":
@@ -24,7 +24,10 @@ def folder(name: str) -> "Traversable":
             return Path(candidate)
     from importlib import resources
 
-    return resources.files(f"gitops_kit.{name}")
+    try:
+        return resources.files(f"gitops_kit.{name}")
+    except ModuleNotFoundError:
+        return Path(_HERE).parent / name  # (missing: the error names this path when it is read)
 
 
 def read_text(name: str, file: str) -> str:

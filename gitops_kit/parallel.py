@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import select
 import signal
 import struct
 from typing import Callable, Sequence, TypeVar
@@ -82,59 +81,8 @@ def share(items: Sequence[T], work: Callable[[T], U], batch: int = 1,
     def count(part: Sequence[T]) -> None:
         progress.tick(sum(weight(x) for x in part) if weight is not None else len(part))
 
-    pid = -1
     if len(batches) > 1:
-        tokens, filler = os.pipe()
-        # at most 4 KiB: one write that any pipe takes whole, before anyone reads
-        os.write(filler, b"".join(_TOKEN.pack(i) for i in range(len(batches))))
-        os.close(filler)
-        read_fd, write_fd = os.pipe()
-        _widen(write_fd)
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(read_fd)
-            os.close(write_fd)
-        if pid == 0:  # the child: take, compute, send; leave without running any of the parent's cleanup
-            code = 0
-            try:
-                progress.silence()  # the parent owns the terminal's progress line
-                os.close(read_fd)
-                with os.fdopen(write_fd, "wb") as out:
-                    while (index := _take(tokens, len(batches))) is not None:
-                        payload = pickle.dumps([work(x) for x in batches[index]], protocol=pickle.HIGHEST_PROTOCOL)
-                        out.write(_FRAME.pack(index, len(payload)))
-                        out.write(payload)
-                        out.flush()
-            except BaseException:  # noqa: BLE001 - any failure: the parent computes what is missing
-                code = 1
-            finally:
-                os._exit(code)
-        if pid > 0:
-            os.close(write_fd)
-            os.set_blocking(read_fd, False)
-            pending = bytearray()
-            finished = False
-            try:
-                while (index := _take(tokens, len(batches))) is not None:
-                    part = batches[index]
-                    results[index] = [work(x) for x in part]
-                    count(part)
-                    _receive(read_fd, pending, results, batches, count)
-                os.set_blocking(read_fd, True)
-                _receive(read_fd, pending, results, batches, count)  # until the child closes its end
-                finished = True
-            finally:
-                if not finished:  # this run is over (an error, an interrupt): the child's work is not wanted
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                os.close(read_fd)
-                os.close(tokens)
-                os.waitpid(pid, 0)
-        else:
-            os.close(tokens)
+        _with_child(batches, work, results, count)
     out: list[U] = []
     for index, part in enumerate(batches):
         got = results[index]
@@ -146,7 +94,67 @@ def share(items: Sequence[T], work: Callable[[T], U], batch: int = 1,
 
 
 _TOKEN = struct.Struct("<I")
-_MAX_TOKENS = 1024  # 4 KiB of batch indices (PIPE_BUF): written at once into any pipe
+_MAX_TOKENS = 1024  # 4 KiB of batch indices: what every pipe takes in one write
+
+
+def _with_child(batches: list, work: Callable, results: list, count: Callable) -> None:
+    """Compute ``batches`` here and in a forked child, filling ``results``; what stays None
+    (no pipe, no fork, a failed child) is for the caller to compute."""
+    opened: list[int] = []
+    try:
+        tokens, filler = os.pipe()
+        opened += [tokens, filler]
+        os.set_blocking(filler, False)
+        try:  # a short write (a pipe smaller than any seen) leaves the rest to compute at the end
+            os.write(filler, b"".join(_TOKEN.pack(i) for i in range(len(batches))))
+        except BlockingIOError:
+            pass
+        os.close(opened.pop())  # no writer left: an empty token pipe reads as the end
+        read_fd, write_fd = os.pipe()
+        opened += [read_fd, write_fd]
+        _widen(write_fd)
+        pid = os.fork()
+    except OSError:  # out of descriptors or processes
+        for fd in opened:
+            os.close(fd)
+        return
+    if pid == 0:  # the child: take, compute, send; leave without running any of the parent's cleanup
+        code = 0
+        try:
+            progress.silence()  # the parent owns the terminal's progress line
+            os.close(read_fd)
+            with os.fdopen(write_fd, "wb") as out:
+                while (index := _take(tokens, len(batches))) is not None:
+                    payload = pickle.dumps([work(x) for x in batches[index]], protocol=pickle.HIGHEST_PROTOCOL)
+                    out.write(_FRAME.pack(index, len(payload)))
+                    out.write(payload)
+                    out.flush()
+        except BaseException:  # noqa: BLE001 - any failure: the parent computes what is missing
+            code = 1
+        finally:
+            os._exit(code)
+    finished = False
+    try:
+        os.close(opened.pop())  # the write end: the child's alone, so its exit ends the stream
+        os.set_blocking(read_fd, False)
+        pending = bytearray()
+        while (index := _take(tokens, len(batches))) is not None:
+            part = batches[index]
+            results[index] = [work(x) for x in part]
+            count(part)
+            _receive(read_fd, pending, results, batches, count)
+        os.set_blocking(read_fd, True)
+        _receive(read_fd, pending, results, batches, count)  # until the child closes its end
+        finished = True
+    finally:
+        if not finished:  # this run is over (an error, an interrupt): the child's work is not wanted
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for fd in opened:
+            os.close(fd)
+        os.waitpid(pid, 0)
 
 
 def _take(tokens: int, count: int) -> int | None:
@@ -179,8 +187,11 @@ def _receive(fd: int, pending: bytearray, results: list, batches: list, count: C
         except BlockingIOError:
             if not pending:
                 return
-            select.select([fd], [], [])
-            continue
+            os.set_blocking(fd, True)  # the child is in the middle of this batch: wait for the rest
+            try:
+                chunk = os.read(fd, 1 << 20)
+            finally:
+                os.set_blocking(fd, False)
         if not chunk:
             return
         pending += chunk

@@ -232,3 +232,18 @@ def test_a_ci_lint_imports_nothing_it_does_not_use(tmp_path):
                          cwd=Path(__file__).parent.parent, env={**os.environ, "GITOPS_KIT_JOBS": "1"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_rules_are_found_through_a_symlinked_package(tmp_path):
+    """A package folder reached through a link (a PYTHONPATH of links, stow, Bazel) still finds
+    the rules and schemas that lie beside the real folder."""
+    package = Path(__file__).parent.parent / "gitops_kit"
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "gitops_kit").symlink_to(package, target_is_directory=True)
+    code = "import gitops_kit, gitops_kit.catalog as c; print(gitops_kit.__file__, len(c.load()))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(links)})
+    assert out.returncode == 0, out.stderr
+    where, count = out.stdout.split()
+    assert where.startswith(str(links)) and int(count) >= 20
