@@ -21,7 +21,16 @@ _FRAME = struct.Struct("<II")  # a batch's index and its pickled results' length
 
 def available() -> bool:
     """Whether forking may be used: a POSIX fork, two cores, and not switched off (GITOPS_KIT_JOBS=1)."""
-    return hasattr(os, "fork") and (os.cpu_count() or 1) > 1 and os.environ.get("GITOPS_KIT_JOBS") != "1"
+    return hasattr(os, "fork") and _cores() > 1 and os.environ.get("GITOPS_KIT_JOBS") != "1"
+
+
+def _cores() -> int:
+    """The cores this process may run on: a container pinned to one CPU of a larger machine
+    (a cpuset) counts one, where ``os.cpu_count()`` would count the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def split(child_part: Callable[[], T], parent_part: Callable[[], U]) -> tuple[T, U]:

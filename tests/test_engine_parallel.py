@@ -77,7 +77,7 @@ def test_forked_cold_cache_parse_and_write_equal_the_serial_run(tmp_path, monkey
     overlay(root, {"apps/helm/netbox/values.yaml": "netbox:\n  superuserPassword: hunter2hunter2\n"})
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # the cache's key, not the user's
     monkeypatch.setenv("GITOPS_KIT_CACHE", "1")  # written even under CI
-    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)  # forks on a one-core machine too
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)  # forks on a one-core machine too
     forks: list[str] = []
     real_split, real_share = parallel.split, parallel.share
 

@@ -174,3 +174,17 @@ def test_no_item_is_computed_twice(tmp_path):
 def test_a_large_list_gets_fewer_larger_batches_than_the_token_pipe_holds():
     items = list(range(parallel._MAX_TOKENS * 3 + 5))
     assert parallel.share(items, _square, batch=1) == [x * x for x in items]
+
+
+def test_one_usable_core_means_one_process(monkeypatch):
+    """A container pinned to one CPU of a bigger machine: no fork, whatever os.cpu_count says."""
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    monkeypatch.delenv("GITOPS_KIT_JOBS", raising=False)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0})
+    assert not parallel.available()
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert parallel.available()
+    monkeypatch.setenv("GITOPS_KIT_JOBS", "1")
+    assert not parallel.available()
