@@ -179,3 +179,22 @@ def test_a_peer_ratio_is_against_the_bracketing_lint_runs(tmp_path: Path) -> Non
     assert bench.versus(lint_cmd, tmp_path, "test", {}, False, None, lambda: {"skipped": "not installed"}) \
         == {"skipped": "not installed"}
     assert ran == ["peer"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork on this platform")
+def test_two_cores_find_exactly_what_one_finds_on_a_dirty_corpus(dirty, monkeypatch):
+    """Every rule's findings, many of them, the same whichever process parsed a file or ran a rule."""
+    from gitops_kit import engine, model, parallel
+
+    root, _ = dirty
+    monkeypatch.setenv("GITOPS_KIT_JOBS", "1")
+    serial = lint([str(root)])
+    monkeypatch.delenv("GITOPS_KIT_JOBS")
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    monkeypatch.setattr(model, "PARALLEL_PARSE_MIN_FILES", 1)
+    monkeypatch.setattr(model, "PARSE_BATCH", 3)  # many batches, taken by both processes
+    monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 1)
+    forked = lint([str(root)])
+    assert len({f.rule for f in serial.findings}) >= 5
+    assert forked.findings == serial.findings and forked.objects == serial.objects
+    assert forked.checked_files == serial.checked_files
