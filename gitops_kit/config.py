@@ -188,14 +188,28 @@ def _validate(user: dict, positions: Any, rel: str | None) -> None:
         return
     err = errors[0]
     keys = list(err.instance_path)
-    message = err.message
     unexpected = getattr(err.kind, "unexpected", None)
     if type(err.kind).__name__ == "AdditionalProperties" and unexpected:
         keys.append(sorted(map(str, unexpected))[0])
         message = f"unknown key {keys[-1]!r}"
+    else:
+        from .schemas_k8s import describe  # words, never the value (a repo URL may hold a token)
+
+        message = describe(err, _value_at(user, keys))
     line = _line_of(positions, keys)
     where = ".".join(str(k) for k in keys) or "(top level)"
     raise UsageError(f"invalid configuration at {where}: {message}", rel, line)
+
+
+def _value_at(node: Any, keys: list) -> Any:
+    for key in keys:
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            node = node[key]
+        else:
+            return None
+    return node
 
 
 def _line_of(node: Any, keys: list) -> int:

@@ -621,6 +621,14 @@ def _explain(sset: SchemaSet, err: Any, data: Any, root_pos: Pos,
         return
     if kname == "OneOfMultipleValid" and node is None:
         return  # null int-or-string: Kubernetes treats it as unset; the schema's oneOf cannot say so
+    yield Problem(where, pos, prefix + describe(err, node), f"{where}:{kname}")
+
+
+def describe(err: Any, node: Any) -> str:
+    """What a validation error says is wrong with ``node`` (the value it is about), in words
+    that never quote that value: it may be a secret (jsonschema_rs's own messages print it)."""
+    kind = err.kind
+    kname = kind.__class__.__name__
     if kname == "Type":
         types = [t for t in kind.types if t != "null"] or list(kind.types)
         msg = f"expected {_or(types)}, got {_json_type(node)}"
@@ -647,11 +655,13 @@ def _explain(sset: SchemaSet, err: Any, data: Any, root_pos: Pos,
         msg = f"must be {op} {kind.limit}"
     elif kname == "UniqueItems":
         msg = "items must be unique"
+    elif kname == "Required":
+        msg = f"the required key {kind.property!r} is missing"
     elif kname == "FalseSchema":
         msg = "is not allowed here"
     else:
         msg = f"is invalid ({kname})"
-    yield Problem(where, pos, prefix + msg, f"{where}:{kname}")
+    return msg
 
 
 _TYPE_WORDS = {"object": "mapping", "array": "list"}

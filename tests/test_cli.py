@@ -247,3 +247,21 @@ def test_the_rules_are_found_through_a_symlinked_package(tmp_path):
     assert out.returncode == 0, out.stderr
     where, count = out.stdout.split()
     assert where.startswith(str(links)) and int(count) >= 20
+
+
+@pytest.mark.parametrize("text", [
+    'repo: {url: ["https://deploy:glpat-abcdefghij0123456789@gitlab.example.com/x.git"]}\n',
+    'repo: {url: "https://deploy:glpat-abcdefghij0123456789@gitlab.example.com/x.git",\n'
+    '       branch: ["glpat-abcdefghij0123456789"]}\n',
+    'tiers: "glpat-abcdefghij0123456789"\n',
+    'layers: [{name: "glpat-abcdefghij0123456789"}]\n',
+])
+def test_a_configuration_error_never_prints_the_value(tmp_path, capsys, text):
+    """A repository URL may carry a token: the error names the key, the line and what is
+    expected, never the value (the validator's own messages quote it)."""
+    root = make_repo(tmp_path)
+    (root / ".gitops-kit.yaml").write_text(text)
+    assert main(["lint", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "invalid configuration at" in err and ".gitops-kit.yaml:" in err
+    assert "glpat" not in err and "abcdefghij" not in err, err
