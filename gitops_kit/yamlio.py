@@ -696,8 +696,30 @@ def edit_text(text: str, edits: list[tuple[int, tuple, Any]]) -> str:
     dumped = out.getvalue()
     settled = _settle_blank_lines(text, dumped)
     if settled != dumped and _same_data(settled, dumped):
-        return settled
-    return dumped
+        dumped = settled
+    return _undo_reformatting(text, dumped)
+
+
+def _undo_reformatting(old: str, new: str) -> str:
+    """Put back, one changed block at a time, every original line whose change is not part of
+    the data: ruamel writes a whole document in one indentation style, so a file that mixes
+    indented and flush sequences (or aligns its comments) would come back reformatted far from
+    the edit. A block is put back only if the document still reads as the edited one."""
+    import difflib
+
+    a, b = old.splitlines(True), new.splitlines(True)
+    wanted = _data_of(new)
+    changed = [op for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"]
+    for _, i1, i2, j1, j2 in reversed(changed):  # from the end: earlier blocks keep their place in b
+        trial = b[:j1] + a[i1:i2] + b[j2:]
+        if _data_of("".join(trial)) == wanted:
+            b = trial
+    return "".join(b)
+
+
+def _data_of(text: str) -> Any:
+    loaded = load_text(text)
+    return [plain(d.data) for d in loaded.documents], [p.fatal for p in loaded.problems]
 
 
 def _settle_blank_lines(old: str, new: str) -> str:

@@ -155,3 +155,40 @@ def test_round_trip_edit_never_changes_a_keep_chomped_block_scalar():
     out = yamlio.edit_text(text, [(0, ("a", "d"), 2)])
     data = yamlio.load_text(out).documents[0].data
     assert data["a"]["b"] == "kept\n\n" and data["a"]["d"] == 2
+
+
+MIXED = """apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: demo
+  finalizers:
+  - resources-finalizer.argocd.argoproj.io
+spec:
+  sources:
+    - repoURL: https://example.com/a.git   # first
+      path: apps/x
+  syncPolicy:
+    automated:
+      prune: true
+      selfHeal: false
+    syncOptions:
+    - CreateNamespace=true
+"""
+
+
+def _changed_lines(old: str, new: str) -> list[str]:
+    import difflib
+
+    return [line for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def test_an_edit_leaves_a_file_of_mixed_indentation_as_it_was_around_the_edit():
+    """ruamel writes one sequence style per document; every other line must come back as written."""
+    out = yamlio.edit_text(MIXED, [(0, ("spec", "syncPolicy", "automated", "selfHeal"), True)])
+    assert _changed_lines(MIXED, out) == ["-      selfHeal: false", "+      selfHeal: true"]
+    out = yamlio.edit_text(MIXED, [(0, ("metadata", "annotations", "argocd.argoproj.io/sync-wave"), yamlio.QStr("5"))])
+    assert _changed_lines(MIXED, out) == ["+  annotations:", '+    argocd.argoproj.io/sync-wave: "5"']
+    out = yamlio.edit_text("---\n" + MIXED + "---\n" + MIXED, [(1, ("spec", "syncPolicy", "automated", "prune"),
+                                                                 yamlio.DELETE)])
+    assert _changed_lines("---\n" + MIXED + "---\n" + MIXED, out) == ["-      prune: true"]
