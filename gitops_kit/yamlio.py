@@ -710,11 +710,16 @@ def _undo_reformatting(old: str, new: str) -> str:
     a, b = old.splitlines(True), new.splitlines(True)
     wanted = _data_of(new)
     changed = [op for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"]
+    if len(changed) > _MAX_UNDO_BLOCKS:
+        return new  # each try reads the whole file again: a huge reformat stays as ruamel wrote it
     for _, i1, i2, j1, j2 in reversed(changed):  # from the end: earlier blocks keep their place in b
         trial = b[:j1] + a[i1:i2] + b[j2:]
         if _data_of("".join(trial)) == wanted:
             b = trial
     return "".join(b)
+
+
+_MAX_UNDO_BLOCKS = 200
 
 
 def _data_of(text: str) -> Any:
