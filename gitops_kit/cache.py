@@ -136,7 +136,7 @@ def load(root: Path, vetted_under: str) -> tuple[dict[str, tuple[bytes, Any]], s
 def save(root: Path, entries: dict[str, tuple[bytes, Any]], shards: set[int],
          keep: Callable[[str, Any], bool] | None, vetted_under: str) -> None:
     """Rewrite the given shards atomically with the entries ``keep`` accepts (all, given None),
-    from two processes when there are many; any failure (read-only checkout, full disk) is ignored."""
+    on both cores when there are many; any failure (read-only checkout, full disk) is ignored."""
     key = _key()
     if key is None or not shards:
         return
@@ -158,13 +158,15 @@ def save(root: Path, entries: dict[str, tuple[bytes, Any]], shards: set[int],
     except OSError:
         return
     work = sorted(by_shard.items())
-    if len(work) > 1 and sum(len(part) for _, part in work) >= PARALLEL_MIN_ENTRIES \
-            and parallel.available():
-        # a cold cache: pickling every file costs a fifth of a second; write half the shards each
-        parallel.split(lambda: _write(folder, key, work[0::2], keep, vetted_under),
-                       lambda: _write(folder, key, work[1::2], keep, vetted_under))
+
+    def write(job: tuple[int, dict[str, tuple[bytes, Any]]]) -> None:
+        _write(folder, key, job[0], job[1], keep, vetted_under)
+
+    if sum(len(part) for _, part in work) >= PARALLEL_MIN_ENTRIES and parallel.available():
+        parallel.share(work, write)  # a cold cache: pickling every file costs a fifth of a second
     else:
-        _write(folder, key, work, keep, vetted_under)
+        for job in work:
+            write(job)
 
 
 def _own_gitignore(path: Path) -> bool:
@@ -182,25 +184,24 @@ def _own_gitignore(path: Path) -> bool:
 PARALLEL_MIN_ENTRIES = 1500
 
 
-def _write(folder: Path, key: bytes, jobs: list[tuple[int, dict[str, tuple[bytes, Any]]]],
+def _write(folder: Path, key: bytes, shard: int, part: dict[str, tuple[bytes, Any]],
            keep: Callable[[str, Any], bool] | None, vetted_under: str) -> None:
-    for shard, part in jobs:
-        if keep is not None:
-            part = {rel: entry for rel, entry in part.items() if keep(rel, entry[1])}
-        tmp = None
-        try:
-            payload = pickle.dumps({"version": __version__, "policy": vetted_under, "entries": part},
-                                   protocol=pickle.HIGHEST_PROTOCOL)
-            # mkstemp creates a new file under a fresh name (O_EXCL): never through a planted link
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{_file(shard)}.", suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(hmac.new(key, payload, hashlib.sha256).digest())
-                fh.write(payload)
-            os.replace(tmp, folder / _file(shard))
-        except (OSError, pickle.PicklingError, RecursionError):
-            if tmp is not None:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-            return
+    """Replace one shard atomically; a failure leaves the old one (or none) and no temporary file."""
+    if keep is not None:
+        part = {rel: entry for rel, entry in part.items() if keep(rel, entry[1])}
+    tmp = None
+    try:
+        payload = pickle.dumps({"version": __version__, "policy": vetted_under, "entries": part},
+                               protocol=pickle.HIGHEST_PROTOCOL)
+        # mkstemp creates a new file under a fresh name (O_EXCL): never through a planted link
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{_file(shard)}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(hmac.new(key, payload, hashlib.sha256).digest())
+            fh.write(payload)
+        os.replace(tmp, folder / _file(shard))
+    except (OSError, pickle.PicklingError, RecursionError):
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

@@ -1,7 +1,7 @@
 """Both cores without sharing anything but results: a forked child sees the parent's memory
 copy-on-write, so only what it computes is pickled back. :func:`share` spreads a list of items
-over both processes as they go; :func:`split` runs two fixed halves. Any failure of the child
-falls back to computing its part in the parent, so the answer never depends on the fork."""
+over both processes as they go. Any failure of the child falls back to computing its part in
+the parent, so the answer never depends on the fork."""
 
 from __future__ import annotations
 
@@ -31,39 +31,6 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
-
-
-def split(child_part: Callable[[], T], parent_part: Callable[[], U]) -> tuple[T, U]:
-    """Run ``child_part`` in a forked child and ``parent_part`` here, at the same time."""
-    read_fd, write_fd = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(read_fd)
-        os.close(write_fd)
-        return child_part(), parent_part()
-    if pid == 0:  # the child: compute, send, and leave without running any of the parent's cleanup
-        code = 0
-        try:
-            progress.silence()  # the parent owns the terminal's progress line
-            os.close(read_fd)
-            payload = pickle.dumps(child_part(), protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(write_fd, "wb") as fh:
-                fh.write(payload)
-        except BaseException:  # noqa: BLE001 - any failure: the parent recomputes
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    try:
-        mine = parent_part()
-    finally:
-        with os.fdopen(read_fd, "rb") as fh:
-            payload = fh.read()  # the child has finished computing; it may still be writing
-        _, status = os.waitpid(pid, 0)
-    if status != 0 or not payload:
-        return child_part(), mine
-    return pickle.loads(payload), mine
 
 
 def share(items: Sequence[T], work: Callable[[T], U], batch: int = 1,

@@ -79,17 +79,12 @@ def test_forked_cold_cache_parse_and_write_equal_the_serial_run(tmp_path, monkey
     monkeypatch.setenv("GITOPS_KIT_CACHE", "1")  # written even under CI
     monkeypatch.setattr(parallel, "_cores", lambda: 2)  # forks on a one-core machine too
     forks: list[str] = []
-    real_split, real_share = parallel.split, parallel.share
-
-    def counting_split(child_part, parent_part):
-        forks.append(getattr(child_part, "__qualname__", ""))
-        return real_split(child_part, parent_part)
+    real_share = parallel.share
 
     def counting_share(items, work, *args, **kwargs):
         forks.append(getattr(work, "__qualname__", ""))
         return real_share(items, work, *args, **kwargs)
 
-    monkeypatch.setattr(parallel, "split", counting_split)
     monkeypatch.setattr(parallel, "share", counting_share)
     monkeypatch.setenv("GITOPS_KIT_JOBS", "1")
     serial = run_lint(root).findings
