@@ -114,7 +114,7 @@ class Config:
         """Line of a key path in the user's config file, when it is there."""
         if self.positions is None:
             return None
-        line, matched = _walk_keys(self.positions, list(keys))
+        line, matched, _ = _walk_keys(self.positions, list(keys))
         return line if matched else None
 
 
@@ -188,37 +188,23 @@ def _validate(user: dict, positions: Any, rel: str | None) -> None:
         return
     err = errors[0]
     keys = list(err.instance_path)
-    unexpected = getattr(err.kind, "unexpected", None)
-    if type(err.kind).__name__ == "AdditionalProperties" and unexpected:
-        keys.append(sorted(map(str, unexpected))[0])
+    unknown = type(err.kind).__name__ == "AdditionalProperties" and getattr(err.kind, "unexpected", None)
+    if unknown:
+        keys.append(sorted(map(str, unknown))[0])
+    line, _, value = _walk_keys(positions, keys)
+    if unknown:
         message = f"unknown key {keys[-1]!r}"
     else:
         from .schemas_k8s import describe  # words, never the value (a repo URL may hold a token)
 
-        message = describe(err, _value_at(user, keys))
-    line = _line_of(positions, keys)
+        message = describe(err, value)
     where = ".".join(str(k) for k in keys) or "(top level)"
     raise UsageError(f"invalid configuration at {where}: {message}", rel, line)
 
 
-def _value_at(node: Any, keys: list) -> Any:
-    for key in keys:
-        if isinstance(node, dict) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-            node = node[key]
-        else:
-            return None
-    return node
-
-
-def _line_of(node: Any, keys: list) -> int:
-    return _walk_keys(node, keys)[0]
-
-
-def _walk_keys(node: Any, keys: list) -> tuple[int, bool]:
+def _walk_keys(node: Any, keys: list) -> tuple[int, bool, Any]:
     """Line of the deepest key of ``keys`` found below ``node`` (the node's own line when none),
-    and whether at least the first key was found."""
+    whether at least the first key was found, and the value reached."""
     line = getattr(node, "pos", (1, 1))[0]
     matched = False
     for key in keys:
@@ -231,7 +217,7 @@ def _walk_keys(node: Any, keys: list) -> tuple[int, bool]:
         else:
             break
         matched = True
-    return line, matched
+    return line, matched, node
 
 
 def _layer(item: dict[str, Any]) -> LayerSpec:
