@@ -694,21 +694,22 @@ def edit_text(text: str, edits: list[tuple[int, tuple, Any]]) -> str:
         rt.explicit_start = text.lstrip().startswith("---")
         rt.dump_all(docs, out)
     dumped = out.getvalue()
+    wanted = _data_of(dumped)
     settled = _settle_blank_lines(text, dumped)
-    if settled != dumped and _same_data(settled, dumped):
+    if settled != dumped and _data_of(settled) == wanted:
         dumped = settled
-    return _undo_reformatting(text, dumped)
+    return _undo_reformatting(text, dumped, wanted)
 
 
-def _undo_reformatting(old: str, new: str) -> str:
+def _undo_reformatting(old: str, new: str, wanted: Any) -> str:
     """Put back, one changed block at a time, every original line whose change is not part of
     the data: ruamel writes a whole document in one indentation style, so a file that mixes
     indented and flush sequences (or aligns its comments) would come back reformatted far from
-    the edit. A block is put back only if the document still reads as the edited one."""
+    the edit. A block is put back only if the document still reads as ``wanted`` (the edited
+    one's :func:`_data_of`)."""
     import difflib
 
     a, b = old.splitlines(True), new.splitlines(True)
-    wanted = _data_of(new)
     changed = [op for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"]
     if len(changed) > _MAX_UNDO_BLOCKS:
         return new  # each try reads the whole file again: a huge reformat stays as ruamel wrote it
@@ -723,6 +724,7 @@ _MAX_UNDO_BLOCKS = 200
 
 
 def _data_of(text: str) -> Any:
+    """What an edit must keep: every document's data, and which problems are fatal."""
     loaded = load_text(text)
     return [plain(d.data) for d in loaded.documents], [p.fatal for p in loaded.problems]
 
@@ -754,11 +756,6 @@ def _settle_blank_lines(old: str, new: str) -> str:
                 continue
         out.extend(chunk)
     return "".join(out)
-
-
-def _same_data(x: str, y: str) -> bool:
-    ax, ay = load_text(x), load_text(y)
-    return [plain(d.data) for d in ax.documents] == [plain(d.data) for d in ay.documents]
 
 
 DELETE = object()
