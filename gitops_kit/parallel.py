@@ -85,7 +85,8 @@ def _with_child(batches: list, work: Callable, results: list, count: Callable) -
             os.write(filler, b"".join(_TOKEN.pack(i) for i in range(len(batches))))
         except BlockingIOError:
             pass
-        os.close(opened.pop())  # no writer left: an empty token pipe reads as the end
+        os.close(filler)  # no writer left: an empty token pipe reads as the end
+        opened.remove(filler)
         read_fd, write_fd = os.pipe()
         opened += [read_fd, write_fd]
         _widen(write_fd)
@@ -111,7 +112,8 @@ def _with_child(batches: list, work: Callable, results: list, count: Callable) -
             os._exit(code)
     finished = False
     try:
-        os.close(opened.pop())  # the write end: the child's alone, so its exit ends the stream
+        os.close(write_fd)  # the child's alone now, so its exit ends the stream
+        opened.remove(write_fd)
         os.set_blocking(read_fd, False)
         pending = bytearray()
         while (index := _take(tokens, len(batches))) is not None:

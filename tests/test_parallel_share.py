@@ -171,9 +171,18 @@ def test_no_item_is_computed_twice(tmp_path):
     assert sorted(int(line) for line in log.read_text().split()) == list(range(200))
 
 
-def test_a_large_list_gets_fewer_larger_batches_than_the_token_pipe_holds():
+def test_a_large_list_gets_fewer_larger_batches_than_the_token_pipe_holds(monkeypatch):
+    counts: list[int] = []
+    real = parallel._with_child
+
+    def counting(batches, *args):
+        counts.append(len(batches))
+        return real(batches, *args)
+
+    monkeypatch.setattr(parallel, "_with_child", counting)
     items = list(range(parallel._MAX_TOKENS * 3 + 5))
     assert parallel.share(items, _square, batch=1) == [x * x for x in items]
+    assert counts and counts[0] <= parallel._MAX_TOKENS
 
 
 def test_one_usable_core_means_one_process(monkeypatch):
