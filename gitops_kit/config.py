@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import data, yamlio
 from .errors import UsageError
+from .safepaths import inside, rel_problem
 
 CONFIG_NAME = ".gitops-kit.yaml"
 
@@ -146,11 +149,11 @@ def load(root: Path, explicit: Path | None = None) -> Config:
     cfg_path = explicit if explicit is not None else root / CONFIG_NAME
     rel: str | None = None
     positions = None
+    if explicit is None and os.path.islink(cfg_path) and not inside(root, cfg_path):
+        raise UsageError("is a symlink that leads outside the repository: refused (the repository's "
+                         "configuration must be part of the repository)", CONFIG_NAME)
     if explicit is not None or cfg_path.is_file():
-        try:
-            raw = cfg_path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read configuration: {exc.strerror}", str(cfg_path)) from None
+        raw = _read_config(cfg_path)
         try:
             rel = cfg_path.resolve().relative_to(root.resolve()).as_posix()
         except ValueError:
@@ -166,10 +169,11 @@ def load(root: Path, explicit: Path | None = None) -> Config:
         user = docs[0].data if docs else {}
         if not isinstance(user, dict):
             raise UsageError("configuration must be a mapping", rel, docs[0].pos[0] if docs else 1)
-        _validate(yamlio.plain(user), user, rel)
+        _validate(yamlio.plain(user, str_keys=True), user, rel)
         positions = user
-        data = merge(data, yamlio.plain(user))
+        data = merge(data, yamlio.plain(user, str_keys=True))
     cfg = Config(data=data, path=rel, positions=positions)
+    _check_paths(cfg)
     cfg.layers = [_layer(item) for item in data["layers"]]
     _check_consistency(cfg)
     for i, entry in enumerate(cfg.crds):
@@ -177,6 +181,49 @@ def load(root: Path, explicit: Path | None = None) -> Config:
         if not target.exists():
             raise UsageError(f"crds: {entry!r} does not exist", cfg.path, cfg.pos_of("crds", i))
     return cfg
+
+
+# A configuration file is a few kilobytes; anything near this is not one (and is not read whole).
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def _read_config(path: Path) -> bytes:
+    """The configuration file's bytes: a regular file (a FIFO would hang the run) of sane size."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise UsageError("cannot read configuration: not a regular file", str(path))
+            if st.st_size > MAX_CONFIG_BYTES:
+                raise UsageError(f"cannot read configuration: {st.st_size} bytes, over the "
+                                 f"{MAX_CONFIG_BYTES}-byte limit", str(path))
+            with os.fdopen(os.dup(fd), "rb") as fh:
+                raw = fh.read(MAX_CONFIG_BYTES + 1)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise UsageError(f"cannot read configuration: {exc.strerror}", str(path)) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise UsageError(f"cannot read configuration: over the {MAX_CONFIG_BYTES}-byte limit", str(path))
+    return raw
+
+
+def _check_paths(cfg: Config) -> None:
+    """Every configured value that becomes a path to write is relative and stays in the repository
+    (the file is part of the repository, so a merge request can change it: docs/security.md)."""
+    bundles = cfg.data.get("bundles") or {}
+    for key in ("helm_dir", "manifests_dir"):
+        problem = rel_problem(bundles.get(key))
+        if problem:
+            raise UsageError(f"invalid configuration at bundles.{key}: {problem}", cfg.path,
+                             cfg.pos_of("bundles", key))
+    for i, item in enumerate(cfg.data.get("layers") or []):
+        for key in ("dir", "root"):
+            problem = rel_problem(item.get(key))
+            if problem:
+                raise UsageError(f"invalid configuration at layers.{i}.{key}: {problem}", cfg.path,
+                                 cfg.pos_of("layers", i, key))
 
 
 def _validate(user: dict, positions: Any, rel: str | None) -> None:

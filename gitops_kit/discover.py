@@ -34,11 +34,18 @@ class Walk:
 
 
 def find_root(start: Path) -> Path:
-    """The repository root: holds .gitops-kit.yaml, else argo/, else the git top level."""
+    """The repository root: holds .gitops-kit.yaml, else argo/, else the git top level; the search
+    goes up from ``start`` no further than the git top level."""
     start = start.resolve()
     if start.is_file():
         start = start.parent
     chain = [start, *start.parents]
+    for i, candidate in enumerate(chain):
+        if os.path.lexists(candidate / ".git"):
+            # never above the git top level: a .gitops-kit.yaml or argo/ in a parent folder
+            # (someone else's checkout, a shared /tmp) is not this repository's
+            chain = chain[:i + 1]
+            break
     for marker in (CONFIG_NAME, "argo"):
         for candidate in chain:
             if (candidate / marker).exists():

@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 from .. import discover, progress, yamlio
 from ..config import Config
+from ..errors import UsageError
 from ..yamlio import YMap, YSeq
 
 Pos = tuple[int, int]
@@ -566,28 +567,62 @@ def _parse_raw(rel: str, raw: bytes) -> SourceFile:
     return SourceFile(rel, text, loaded.documents, problems + loaded.problems)
 
 
+# A folder of CRDs holds tens of files; a walk past this many entries was pointed at the wrong place
+# (``crds: ['/']`` would otherwise walk the whole file system).
+MAX_CRD_ENTRIES = 10_000
+
+
 def _external_crds(root: Path, config: Config) -> list[K8sObject]:
-    """CRDs of config ``crds:`` entries outside the repository (inside it, they are objects already)."""
+    """CRDs of config ``crds:`` entries outside the repository (inside it, they are objects already).
+
+    Bounded like the repository's own files: regular files only, each at most ``max_file_bytes``,
+    no symlinked folder followed, at most MAX_CRD_ENTRIES entries walked per entry. An entry that
+    breaks a bound or cannot be read is a configuration error naming the entry's line, never a
+    silent gap in the schemas."""
     out: list[K8sObject] = []
     real_root = root.resolve()
-    for entry in config.crds:
+    limit = config.max_file_bytes
+    for i, entry in enumerate(config.crds):
+        where = (config.path, config.pos_of("crds", i))
         target = Path(entry) if Path(entry).is_absolute() else root / entry
         try:
             target.resolve().relative_to(real_root)
             continue
         except ValueError:
             pass
-        paths = sorted(p for p in target.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()) \
-            if target.is_dir() else [target]
-        for path in paths:
-            sf = load_file(path.parent, path.name)
-            sf.path = str(path)
+        for path in _crd_files(str(target), entry, where):
+            sf, _ = _read(path, path, limit)
+            if isinstance(sf, discover.Skipped):
+                raise UsageError(f"crds: {entry!r}: {os.path.basename(path)}: {sf.reason}", *where)
+            unreadable = [p for p in sf.problems if p.message.startswith("cannot read file")]
+            if unreadable:
+                raise UsageError(f"crds: {entry!r}: {path}: {unreadable[0].message}", *where)
             for doc in sf.documents:
                 d = doc.data
                 if isinstance(d, YMap) and d.get("kind") == "CustomResourceDefinition" and \
                         isinstance(d.get("apiVersion"), str):
                     out.append(K8sObject(sf, doc.index, d, d["apiVersion"], "CustomResourceDefinition", None, None))
     return out
+
+
+def _crd_files(target: str, entry: str, where: tuple[str | None, int | None]) -> list[str]:
+    """The YAML files of one ``crds:`` entry, sorted; bounded, links to folders not followed."""
+    if not os.path.isdir(target):
+        return [target]
+    found: list[str] = []
+    seen = 0
+
+    def refuse(exc: OSError) -> None:
+        raise UsageError(f"crds: {entry!r}: cannot read {exc.filename}: {exc.strerror}", *where)
+
+    for folder, dirs, names in os.walk(target, onerror=refuse, followlinks=False):
+        seen += len(dirs) + len(names)
+        if seen > MAX_CRD_ENTRIES:
+            raise UsageError(f"crds: {entry!r} holds more than {MAX_CRD_ENTRIES} files and folders: "
+                             "name the folder that holds the CRDs", *where)
+        dirs.sort()
+        found.extend(os.path.join(folder, n) for n in names if n.endswith((".yaml", ".yml")))
+    return sorted(found)
 
 
 def assemble(root: Path, config: Config, files: dict[str, SourceFile], walked: discover.Walk) -> RepoModel:
