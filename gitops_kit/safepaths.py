@@ -84,8 +84,10 @@ def jail(root: str | os.PathLike, rel: str, what: str = "path") -> Path:
     if problem:
         raise UnsafePath(f"{what} {rel!r} {problem}; nothing was written")
     target = Path(root) / rel
+    if not os.path.lexists(root):
+        return target  # a repository about to be created (init): nothing below it can be a link yet
     parent = target.parent
-    while not os.path.lexists(parent) and parent != parent.parent:
+    while not os.path.lexists(parent) and parent != Path(root):
         parent = parent.parent
     if not inside(root, parent):
         raise UnsafePath(f"{what} {rel}: a symlink on the way leads outside the repository; nothing was written")

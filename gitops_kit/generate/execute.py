@@ -1,4 +1,7 @@
-"""Carry out a plan: dry run, or lock -> conflicts -> all-or-nothing write -> lint -> report."""
+"""Carry out a plan: dry run, or lock -> safe paths -> conflicts -> all-or-nothing write -> lint -> report.
+
+A dry run writes nothing at all (no lock, no directory, no cache folder), and refuses what the
+real run would refuse: a path leaving the repository is exit 2 either way."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Callable
 from ..errors import UsageError
 from . import inputs
 from .plan import InitOptions, NewAppOptions, Plan, plan_init, plan_new_app
-from .writer import apply, check_edits, conflicts, describe, lock, refuse_conflicts
+from .writer import apply, check_edits, check_targets, conflicts, describe, lock, refuse_conflicts
 
 Echo = Callable[[str], None]
 
@@ -21,7 +24,10 @@ def run_init(opts: InitOptions, *, dry_run: bool, force: bool, echo: Echo) -> in
         raise UsageError(f"{target} exists and is not a directory")
     plan = plan_init(opts)
     if dry_run:
-        found = conflicts(target, plan.changes) if target.is_dir() else []
+        found = []
+        if target.is_dir():  # a new directory holds no symlink (and jail needs its root to exist)
+            check_targets(target, plan.changes)  # what the real run would refuse, a dry run refuses
+            found = conflicts(target, plan.changes)
         if not force:
             refuse_conflicts(found, f"init {target}")
         _show_dry_run(plan, echo, f"init {target}")
@@ -29,6 +35,7 @@ def run_init(opts: InitOptions, *, dry_run: bool, force: bool, echo: Echo) -> in
     made = _make_dirs(target)
     try:
         with lock(target):
+            check_targets(target, plan.changes)
             if not force:
                 refuse_conflicts(conflicts(target, plan.changes), f"init {target}")
             written = apply(target, plan.changes)
@@ -58,12 +65,14 @@ def _run_new_app(root: Path, opts: NewAppOptions, *, dry_run: bool, force: bool,
     what = f"new-app {opts.name}"
     if dry_run:
         plan = plan_new_app(root, opts)
+        check_targets(root, plan.changes)  # what the real run would refuse, a dry run refuses
         if not force:
             refuse_conflicts(conflicts(root, plan.changes), what)
         _show_dry_run(plan, echo, what)
         return 0
     with lock(root):
         plan = plan_new_app(root, opts)
+        check_targets(root, plan.changes)
         if not force:
             refuse_conflicts(conflicts(root, plan.changes), what)
         check_edits(root, plan.changes)

@@ -2,24 +2,43 @@
 
 A :class:`Change` is one file to create or one existing file to replace (an edit, which
 carries the bytes it was computed from: if the file changed since, nothing is written).
-:func:`apply` writes each file atomically (temporary file in the same directory, fsync,
-rename) and, when any write fails, restores every file it already wrote and removes every
-directory it created, so the repository is byte-identical to before.
+:func:`apply` writes each file atomically (temporary file, fsync, rename) and, when any write
+fails, restores every file it already wrote and removes every directory it created, so the
+repository is byte-identical to before.
+
+Every target goes through :func:`gitops_kit.safepaths.jail` before anything is written (a path
+with ``..``, an absolute one, one in ``.git/``, or one through a symlink leading out of the
+repository is refused), and temporary files are made by :func:`gitops_kit.safepaths.make_temp`
+in the git-ignored ``.gitops-kit-cache/``, so a run killed between writing and renaming leaves
+nothing git shows (the next write removes it). An operating-system error (a full disk, a
+read-only file system) is a :class:`~gitops_kit.errors.UsageError` naming the file: exit 2.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-import tempfile
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from .. import safepaths
 from ..errors import UsageError
 
 LOCK_NAME = ".gitops-kit.lock"
+# The repository :func:`apply` is writing, for :func:`write_file`'s temporary files (the tests
+# replace write_file by a function of three arguments, so the root does not go through them).
+_ROOT: ContextVar[Path | None] = ContextVar("gitops_kit_write_root", default=None)
+
+
+class WriteError(UsageError):
+    """The operating system refused a write (full disk, read-only file system, permissions)."""
+
+
+def _os_error(action: str, path: os.PathLike | str, exc: OSError) -> WriteError:
+    return WriteError(f"cannot {action} {os.fspath(path)}: {exc.strerror or exc}")
 
 
 @dataclass(frozen=True)
@@ -42,8 +61,10 @@ class Change:
 def lock(root: Path) -> Iterator[None]:
     """Hold ``root/.gitops-kit.lock`` (created exclusively) for the duration of one write."""
     path = root / LOCK_NAME
+    if os.path.islink(path):
+        raise UsageError(f"{LOCK_NAME} is a symlink (committed?): nothing was written; delete it", str(root))
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o644)
     except FileExistsError:
         raise UsageError(f"{LOCK_NAME} exists: another gitops-kit run is writing to this repository. "
                          "Nothing was written; run again when it has finished (if none is running, "
@@ -51,8 +72,12 @@ def lock(root: Path) -> Iterator[None]:
     except OSError as exc:
         raise UsageError(f"cannot create {LOCK_NAME}: {exc.strerror}", str(root)) from None
     try:
-        os.write(fd, f"{os.getpid()}\n".encode())
-        os.close(fd)
+        try:
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError as exc:
+            raise UsageError(f"cannot write {LOCK_NAME}: {exc.strerror}; nothing was written", str(root)) from None
+        finally:
+            os.close(fd)
         yield
     finally:
         try:
@@ -98,45 +123,83 @@ def check_edits(root: Path, changes: list[Change]) -> None:
                 raise UsageError(f"{ch.rel} changed while gitops-kit was editing it: nothing was written, run again")
 
 
+def check_targets(root: Path, changes: list[Change]) -> list[Path]:
+    """The target of every change, or :class:`~gitops_kit.safepaths.UnsafePath` before anything is
+    written (a dry run too): no ``..``, no absolute path, nothing in ``.git/`` (hooks git would run),
+    no symlink on the way out of the repository, no symlink as the target."""
+    targets = []
+    for ch in changes:
+        if any(part.lower() == ".git" for part in ch.rel.split("/")):
+            raise safepaths.UnsafePath(f"{ch.rel} lies in .git/: refused, nothing was written")
+        targets.append(safepaths.jail(root, ch.rel, "file"))
+    return targets
+
+
 def apply(root: Path, changes: list[Change]) -> list[str]:
     """Write every change or, on any failure, none (see the module docstring)."""
+    targets = check_targets(root, changes)
+    cache = Path(root, safepaths.CACHE_DIR)
+    had_cache = os.path.lexists(cache)
     created_dirs: list[Path] = []
     done: list[tuple[Path, bytes | None, int | None]] = []  # (target, previous bytes, previous mode)
+    token = _ROOT.set(root)
     try:
-        for ch in changes:
-            target = root / ch.rel
+        for ch, target in zip(changes, targets):
             _make_parents(root, target.parent, created_dirs)
             previous = previous_mode = None
             if target.is_file() and not target.is_symlink():
-                previous = target.read_bytes()
-                previous_mode = os.stat(target).st_mode & 0o7777
+                try:
+                    previous = target.read_bytes()
+                    previous_mode = os.stat(target).st_mode & 0o7777
+                except OSError as exc:
+                    raise _os_error("read", target, exc) from None
             elif os.path.lexists(target):
                 raise UsageError(f"{ch.rel} exists and is not a regular file: nothing was written")
             done.append((target, previous, previous_mode))
             write_file(target, ch.data, ch.mode)
+    except WriteError as exc:
+        _rollback(done, created_dirs, None if had_cache else cache)
+        raise WriteError(f"{exc}; nothing was written (the repository is as it was)") from None
     except BaseException:
-        _rollback(done, created_dirs)
+        _rollback(done, created_dirs, None if had_cache else cache)
         raise
+    finally:
+        _ROOT.reset(token)
     return [ch.rel for ch in changes]
 
 
 def write_file(target: Path, data: bytes, mode: int) -> None:
-    """Atomically put ``data`` at ``target`` with permission bits ``mode``."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".gitops-kit-", suffix=".tmp")
+    """Atomically put ``data`` at ``target`` with permission bits ``mode``; an operating-system
+    error is a :class:`WriteError` naming ``target``."""
+    try:
+        fd, tmp = safepaths.make_temp(_ROOT.get(), target)
+    except OSError as exc:
+        raise _os_error("write", target, exc) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, mode & ~_umask())
+        os.chmod(tmp, mode & 0o777 & ~_umask())
         os.replace(tmp, target)
+    except OSError as exc:
+        _discard(tmp)
+        raise _os_error("write", target, exc) from None
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        _discard(tmp)
         raise
 
 
-def _rollback(done: list[tuple[Path, bytes | None, int | None]], created_dirs: list[Path]) -> None:
+def _discard(tmp: str) -> None:
+    try:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+    except OSError:
+        pass  # a stale temporary file in the ignored cache folder: the next write removes it
+
+
+def _rollback(done: list[tuple[Path, bytes | None, int | None]], created_dirs: list[Path],
+              cache: Path | None = None) -> None:
     for target, previous, mode in reversed(done):
         try:
             if previous is None:
@@ -151,14 +214,33 @@ def _rollback(done: list[tuple[Path, bytes | None, int | None]], created_dirs: l
             directory.rmdir()
         except OSError:
             pass
+    if cache is not None:
+        _remove_cache(cache)
+
+
+def _remove_cache(cache: Path) -> None:
+    """Remove the cache folder this run created for its temporary files (its .gitignore and
+    our temporary files only: anything else in it means someone else uses it, so it stays)."""
+    try:
+        for name in os.listdir(cache):
+            ours = name.startswith(safepaths.TEMP_PREFIX) and name.endswith(safepaths.TEMP_SUFFIX)
+            if ours or name == ".gitignore":
+                os.unlink(cache / name)
+        cache.rmdir()
+    except OSError:
+        pass
 
 
 def _restore(target: Path, data: bytes, mode: int) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".gitops-kit-", suffix=".tmp")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.chmod(tmp, mode)
-    os.replace(tmp, target)
+    fd, tmp = safepaths.make_temp(_ROOT.get(), target)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        _discard(tmp)
+        raise
 
 
 def _make_parents(root: Path, directory: Path, created: list[Path]) -> None:
@@ -168,7 +250,10 @@ def _make_parents(root: Path, directory: Path, created: list[Path]) -> None:
         missing.append(d)
         d = d.parent
     for d in reversed(missing):
-        os.mkdir(d)
+        try:
+            os.mkdir(d)
+        except OSError as exc:
+            raise _os_error("create directory", d, exc) from None
         created.append(d)
 
 
