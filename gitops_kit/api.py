@@ -98,38 +98,42 @@ def _cache_to_write(model: RepoModel) -> bool:
 
 
 def _save_cache(model: RepoModel, secret_paths: set[str] | None) -> None:
-    """Write back the parse cache, without any file that holds (or, unchecked, may hold) a secret.
+    """Write back the parse cache; cache_policy.may_cache decides which files it may hold.
 
-    ``secret_paths`` are the files where plaintext-secret found something; it vouches only for
-    the files it read, so a file parsed in this run outside the focus of a pre-commit run that
-    the prefilter cannot clear is scanned before it is cached (in the cache writers, on both
-    cores). A file that came from the cache was vetted when it was first written. When the rule
-    did not run, nothing the prefilter cannot clear is cached."""
+    This gathers the rule's verdict for it: ``secret_paths`` are the files where plaintext-secret
+    found something, and it vouches only for the files it read, so a file parsed in this run
+    outside the focus of a pre-commit run is scanned before it is cached (in the cache writers,
+    on both cores). A file that came from the cache was vetted when it was written, under the
+    same rule settings and policy revision (cache.policy). When the rule did not run, there is
+    no verdict."""
     from . import cache
-    from .checks._secrets import may_hold_secret
+    from .cache_policy import may_cache
 
     digests = model.digests or {}
     fresh = model.cache_fresh
     scan = _secret_scanner(model) if secret_paths is not None else None
 
     def keep(rel: str, sf: Any) -> bool:
-        if secret_paths is not None and rel in secret_paths:
-            return False
-        if secret_paths is not None and model.in_focus(rel):
-            return True  # the rule read it and found nothing
-        if not may_hold_secret(sf.text or ""):
-            return True
         if scan is None:
-            return False  # the rule did not run: nothing vouches for it
+            return may_cache(sf, None)
+        if rel in secret_paths:
+            return False
         if rel not in fresh:
             return True
-        try:
+        if model.in_focus(rel):
+            return may_cache(sf, _found_nothing)  # the rule read it and found nothing
+
+        def verdict() -> bool:
             return next(iter(scan(rel, sf)), None) is None
-        except Exception:  # noqa: BLE001 - a file the scanner cannot read is simply not cached
-            return False
+
+        return may_cache(sf, verdict)
 
     entries = {rel: (digests[rel], sf) for rel, sf in model.files.items() if rel in digests}
     cache.save(model.root, entries, model.cache_stale, keep, model.cache_policy)
+
+
+def _found_nothing() -> bool:
+    return True
 
 
 def _secret_scanner(model: RepoModel) -> Callable[[str, Any], Iterator[Any]]:

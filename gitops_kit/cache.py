@@ -9,10 +9,14 @@ still read and hashed, but only files whose bytes changed are parsed again. It i
 - never a way to run code: entries are pickles, so the file is signed with HMAC-SHA256 under
   a key kept outside the repository (``$XDG_CACHE_HOME/gitops-kit/key``, mode 0600); a cache
   file someone committed or crafted fails the check and is ignored;
-- never a copy of a secret: files in which plaintext-secret found something (or, when that rule
-  did not run, any file that might hold one) are not cached. That verdict depends on the rule's
-  parameters, so each shard records them (``policy``): a shard vetted under other parameters is
-  not loaded, and is rewritten under the current ones.
+- never a way to hang or exhaust memory: the folder and its shards are opened without following
+  links, a shard must be a regular file of at most MAX_SHARD_BYTES, and a signed header (its
+  length) is checked before the payload is read, so a committed link to ``/dev/zero``, a FIFO
+  or a huge file costs one ``lstat`` or 72 bytes of reading;
+- never a copy of a secret: cache_policy.may_cache decides what may be cached. That verdict
+  depends on plaintext-secret's parameters (and on the policy's own revision), so each shard
+  records them (``policy``): a shard vetted under other parameters is not loaded, and is
+  rewritten under the current ones.
 """
 
 from __future__ import annotations
@@ -39,8 +43,30 @@ def shard_of(rel: str) -> int:
     return hashlib.sha256(rel.encode("utf-8", "surrogateescape")).digest()[0] % SHARDS
 
 
-# v2: v1 caches written by focused runs could hold files with secrets outside the focus
+# v2: v1 caches written by focused runs could hold files with secrets outside the focus. A v2
+# shard in the unsigned-header layout of before fails the header check and is rewritten.
 _PREFIX = "parse-v2-"
+
+# A shard is a header, then the pickled payload:
+#   payload length (8 bytes, big-endian) | HMAC(key, _HEAD + length) | HMAC(key, _BODY + payload)
+# The first MAC lets a reader reject a shard it did not write after reading 72 bytes, before it
+# allocates anything the file's size or its claimed length asks for.
+_HEAD, _BODY = b"gitops-kit cache header\0", b"gitops-kit cache body\0"
+_LEN, _MAC = 8, 32
+HEADER_BYTES = _LEN + 2 * _MAC
+
+# The largest shard read or written. Shards hold pickled parses, about 3 times the YAML they
+# come from (14 MB for the 5 MB of the 1000-app benchmark corpus: under 1 MB a shard), and a
+# repository's files spread evenly over the 16 shards; 256 MiB a shard is room for well over a
+# gigabyte of YAML, and with the header check only a shard this user's key signed is ever read
+# that far. A shard over the cap is not written: its files are parsed each run.
+MAX_SHARD_BYTES = 256 << 20
+
+# O_NOFOLLOW: a link is refused, never followed; O_NONBLOCK: opening a FIFO does not wait for a
+# writer (a FIFO is then refused as not a regular file, before any read).
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_OPEN_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) \
+    | getattr(os, "O_BINARY", 0)
 
 
 def _file(shard: int) -> str:
@@ -66,12 +92,9 @@ def _key(create: bool = True) -> bytes | None:
     """This user's signing key; made on first write (a run that only reads never creates it)."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gitops-kit"
     path = base / "key"
-    try:
-        data = path.read_bytes()
-        if len(data) == 32:
-            return data
-    except OSError:
-        pass
+    data = _read_key(path)
+    if data is not None:
+        return data
     if not create:
         return None
     try:
@@ -82,55 +105,148 @@ def _key(create: bool = True) -> bytes | None:
             fh.write(key)
         return key
     except FileExistsError:  # another process made it first
-        try:
-            data = path.read_bytes()
-            return data if len(data) == 32 else None
-        except OSError:
-            return None
+        return _read_key(path)
     except OSError:
         return None
 
 
+def _read_key(path: Path) -> bytes | None:
+    """The 32-byte key at ``path``, read as any file here: regular, not a link, and bounded."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = _read_at_most(fd, 33)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return data if len(data) == 32 else None
+
+
+def _read_at_most(fd: int, size: int) -> bytes:
+    """Up to ``size`` bytes from ``fd`` (fewer only at the end of the file)."""
+    parts: list[bytes] = []
+    left = size
+    while left > 0:
+        chunk = os.read(fd, min(left, 1 << 24))
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)
+
+
 def policy(defaults: Any, user: Any) -> str:
     """The fingerprint of the plaintext-secret parameters (the rule's defaults and the user's
-    overrides) under which entries were vetted. ``repr``, not JSON: any YAML the config holds
-    (mixed key types included) has one, and the same config gives the same text."""
-    text = repr((defaults, user))
+    overrides) under which entries were vetted, and of the revision of cache_policy's rules.
+    ``repr``, not JSON: any YAML the config holds (mixed key types included) has one, and the
+    same config gives the same text."""
+    from .cache_policy import REVISION
+
+    text = repr((REVISION, defaults, user))
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def load(root: Path, vetted_under: str) -> tuple[dict[str, tuple[bytes, Any]], set[int]]:
     """(rel path -> (content digest, parsed SourceFile), shards on disk that were not used).
 
-    A shard is not used when it is not ours (signed with another key), unreadable, from another
-    version, or vetted under another secret policy; the caller rewrites those, so that nothing
-    vetted under other rules stays on disk."""
-    key = _key(create=False)
+    A shard is not used when it is not ours (signed with another key), not a regular file, over
+    MAX_SHARD_BYTES, unreadable, from another version, or vetted under another secret policy;
+    the caller rewrites those, so that nothing vetted under other rules stays on disk. A cache
+    folder that is a link (or not a folder) is not read at all."""
     out: dict[str, tuple[bytes, Any]] = {}
     unused: set[int] = set()
-    for shard in range(SHARDS):
-        try:
-            blob = (root / DIR / _file(shard)).read_bytes()
-        except OSError:
-            continue
-        if key is None:
-            unused.add(shard)
-            continue
-        mac, payload = blob[:32], blob[32:]
-        if len(mac) != 32 or not hmac.compare_digest(mac, hmac.new(key, payload, hashlib.sha256).digest()):
-            unused.add(shard)  # not written with this user's key: never unpickled
-            continue
-        try:
-            data = pickle.loads(payload)
-        except Exception:  # noqa: BLE001 - a shard we cannot read is simply not cached
-            unused.add(shard)
-            continue
-        if isinstance(data, dict) and data.get("version") == __version__ and data.get("policy") == vetted_under \
-                and isinstance(data.get("entries"), dict):
-            out.update(data["entries"])
-        else:
-            unused.add(shard)
+    folder = _open_folder(root / DIR)
+    if folder is None:
+        return out, unused
+    try:
+        key = _key(create=False)
+        for shard in range(SHARDS):
+            payload = _read_shard(folder, root / DIR, _file(shard), key)
+            if payload is None:
+                continue  # no such shard
+            if payload is False:
+                unused.add(shard)
+                continue
+            try:
+                data = pickle.loads(payload)
+            except Exception:  # noqa: BLE001 - a shard we cannot read is simply not cached
+                unused.add(shard)
+                continue
+            if isinstance(data, dict) and data.get("version") == __version__ and data.get("policy") == vetted_under \
+                    and isinstance(data.get("entries"), dict):
+                out.update(data["entries"])
+            else:
+                unused.add(shard)
+    finally:
+        if folder >= 0:
+            os.close(folder)
     return out, unused
+
+
+def _open_folder(path: Path) -> int | None:
+    """A descriptor of the cache folder (-1 where descriptors of folders are not supported), or
+    None when there is none to read: missing, a link (never followed), or not a folder."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode):
+        return None
+    if os.open not in os.supports_dir_fd or not hasattr(os, "O_DIRECTORY"):
+        return -1
+    try:
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None  # replaced by a link since the lstat, or unreadable
+
+
+def _read_shard(folder: int, path: Path, name: str, key: bytes | None) -> bytes | bool | None:
+    """A shard's payload, None when there is no shard, False when there is one we must not use.
+
+    Opened relative to the folder's descriptor (so a folder swapped for a link after it was
+    opened is not followed), refused unless a regular file, and read in two steps: the header,
+    whose MAC over the length proves the key wrote it, then exactly that many bytes."""
+    try:
+        st = os.stat(name, dir_fd=folder, follow_symlinks=False) if folder >= 0 else os.lstat(path / name)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False  # a link, FIFO, device or folder: never opened
+    if key is None or st.st_size > HEADER_BYTES + MAX_SHARD_BYTES:
+        return False
+    try:
+        fd = os.open(name, _OPEN_FLAGS, dir_fd=folder) if folder >= 0 else os.open(path / name, _OPEN_FLAGS)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)  # the file opened, which a swap after the lstat could have changed
+        if not stat.S_ISREG(st.st_mode) or st.st_size > HEADER_BYTES + MAX_SHARD_BYTES:
+            return False
+        head = _read_at_most(fd, HEADER_BYTES)
+        if len(head) != HEADER_BYTES:
+            return False
+        raw_len, head_mac, body_mac = head[:_LEN], head[_LEN:_LEN + _MAC], head[_LEN + _MAC:]
+        if not hmac.compare_digest(head_mac, hmac.new(key, _HEAD + raw_len, hashlib.sha256).digest()):
+            return False  # not written with this user's key: nothing more is read
+        length = int.from_bytes(raw_len, "big")
+        if length > MAX_SHARD_BYTES or st.st_size != HEADER_BYTES + length:
+            return False
+        payload = _read_at_most(fd, length)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    if len(payload) != length or \
+            not hmac.compare_digest(body_mac, hmac.new(key, _BODY + payload, hashlib.sha256).digest()):
+        return False  # never unpickled
+    return payload
 
 
 def save(root: Path, entries: dict[str, tuple[bytes, Any]], shards: set[int],
@@ -150,6 +266,8 @@ def save(root: Path, entries: dict[str, tuple[bytes, Any]], shards: set[int],
         return  # a link someone committed: writing (and deleting old shards) through it could touch anything
     try:
         folder.mkdir(exist_ok=True)
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return  # swapped for a link (or a file) since the check above
         if not _own_gitignore(folder / ".gitignore"):
             return  # something else stands where the cache's .gitignore goes: never write through it
         for old in folder.glob("parse-v*.bin"):
@@ -169,15 +287,61 @@ def save(root: Path, entries: dict[str, tuple[bytes, Any]], shards: set[int],
             write(job)
 
 
+GITIGNORE = "# written by gitops-kit: the parse cache is never committed\n*\n"
+
+
 def _own_gitignore(path: Path) -> bool:
-    """Make sure ``path`` is a regular file (created here if missing), never following a link."""
+    """Make sure ``path`` is a regular file holding GITIGNORE, never following a link.
+
+    Written atomically (a temporary file renamed into place): a full disk leaves the old file or
+    none, never an empty one that would let git pick up the shards. A regular file with anything
+    else (empty, truncated, edited) is ours, in our folder: it is rewritten. A link or anything
+    but a regular file is left alone, and the cache is not written."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
-    except FileExistsError:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("# written by gitops-kit: the parse cache is never committed\n*\n")
-    return True
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    if st is not None:
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        if st.st_size == len(GITIGNORE) and _current(path) == GITIGNORE.encode():
+            return True
+    return _replace_gitignore(path)
+
+
+def _current(path: Path) -> bytes | None:
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError:
+        return None
+    try:
+        return _read_at_most(fd, len(GITIGNORE) + 1) if stat.S_ISREG(os.fstat(fd).st_mode) else None
+    finally:
+        os.close(fd)
+
+
+def _replace_gitignore(path: Path) -> bool:
+    tmp = None
+    try:
+        # mkstemp creates a new file under a fresh name (O_EXCL): never through a planted link
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".gitignore.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(GITIGNORE)
+            fh.flush()
+            os.fsync(fh.fileno())  # the rename must not land before the bytes do
+        os.chmod(tmp, 0o644)
+        # rename() replaces a link that appeared meanwhile instead of writing through it
+        os.replace(tmp, path)
+        tmp = None
+        return True
+    except OSError:
+        return False
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 # Below this many entries, a forked writer costs more than it saves.
@@ -193,12 +357,20 @@ def _write(folder: Path, key: bytes, shard: int, part: dict[str, tuple[bytes, An
     try:
         payload = pickle.dumps({"version": __version__, "policy": vetted_under, "entries": part},
                                protocol=pickle.HIGHEST_PROTOCOL)
+        if len(payload) > MAX_SHARD_BYTES:
+            # it would never be loaded; the old shard goes, as it may be vetted under other rules
+            os.unlink(folder / _file(shard))
+            return
+        raw_len = len(payload).to_bytes(_LEN, "big")
         # mkstemp creates a new file under a fresh name (O_EXCL): never through a planted link
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{_file(shard)}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
-            fh.write(hmac.new(key, payload, hashlib.sha256).digest())
+            fh.write(raw_len)
+            fh.write(hmac.new(key, _HEAD + raw_len, hashlib.sha256).digest())
+            fh.write(hmac.new(key, _BODY + payload, hashlib.sha256).digest())
             fh.write(payload)
         os.replace(tmp, folder / _file(shard))
+        tmp = None
     except (OSError, pickle.PicklingError, RecursionError):
         if tmp is not None:
             try:
