@@ -30,9 +30,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from . import __version__, parallel
+from . import __version__, parallel, safepaths
 
-DIR = ".gitops-kit-cache"
+DIR = safepaths.CACHE_DIR
 # Entries are spread over shards by path, so a commit that changes a few files rewrites a few
 # small shards, not the whole cache.
 SHARDS = 16
@@ -268,7 +268,7 @@ def save(root: Path, entries: dict[str, tuple[bytes, Any]], shards: set[int],
         folder.mkdir(exist_ok=True)
         if not stat.S_ISDIR(os.lstat(folder).st_mode):
             return  # swapped for a link (or a file) since the check above
-        if not _own_gitignore(folder / ".gitignore"):
+        if not own_gitignore(folder / ".gitignore"):
             return  # something else stands where the cache's .gitignore goes: never write through it
         for old in folder.glob("parse-v*.bin"):
             if not old.name.startswith(_PREFIX):
@@ -287,10 +287,10 @@ def save(root: Path, entries: dict[str, tuple[bytes, Any]], shards: set[int],
             write(job)
 
 
-GITIGNORE = "# written by gitops-kit: the parse cache is never committed\n*\n"
+GITIGNORE = safepaths.IGNORE_TEXT  # one text: temporary files of writes live in the same folder
 
 
-def _own_gitignore(path: Path) -> bool:
+def own_gitignore(path: Path) -> bool:
     """Make sure ``path`` is a regular file holding GITIGNORE, never following a link.
 
     Written atomically (a temporary file renamed into place): a full disk leaves the old file or

@@ -115,18 +115,10 @@ def temp_dir(root: str | os.PathLike) -> str | None:
         st = os.lstat(folder)
         if not stat.S_ISDIR(st.st_mode) or not inside(root, folder):
             return None
-        ignore = os.path.join(folder, ".gitignore")
-        try:
-            fd = os.open(ignore, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        except FileExistsError:
-            if not stat.S_ISREG(os.lstat(ignore).st_mode):
-                return None
-            with open(ignore, encoding="utf-8", errors="replace") as fh:
-                if "*" not in fh.read().split():
-                    return None  # not our ignore file: temporary files there would show in git
-        else:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(IGNORE_TEXT)
+        from .cache import own_gitignore  # the cache's folder: one keeper of its .gitignore
+
+        if not own_gitignore(Path(folder) / ".gitignore"):
+            return None  # something else stands there: temporary files would show in git
     except OSError:
         return None
     remove_stale_temps(folder)
