@@ -26,6 +26,7 @@ REGISTRY: dict[str, str] = {
     "schema": "gitops_kit.checks.schema",
     "schema_unknown": "gitops_kit.checks.schema_unknown",
     "deprecated_api": "gitops_kit.checks.deprecated_api",
+    "image_pin": "gitops_kit.checks.image_pin",
 }
 
 CheckFn = Callable[[Any, dict[str, Any]], Iterable[Any]]
