@@ -10,14 +10,18 @@ when it was not done.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import urlsplit
 
 from . import yamlio
+from .checks._secrets import MASK, find_secrets, is_reference_value, is_secret_key, mask
 from .errors import UsageError
 from .model import RepoModel
 from .yamlio import YMap, YSeq
@@ -31,12 +35,104 @@ STATEFUL_CHECKLIST = (
     "for pruned stateful resources before re-enabling it",
 )
 
+# Everything below comes from the repository under review, which is untrusted: a value that git or
+# helm could read as an option, or that holds a credential, never reaches a subprocess or the output.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_HEX_REV = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+# Helm chart names, versions and release names as helm itself accepts them; nothing else is rendered.
+_CHART_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,252}")
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}")
+_RELEASE = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,51}[a-z0-9])?")
+_URL_SCHEMES = ("http", "https", "oci")
+# Image references: [domain[:port]/]path-component(/path-component)*[:tag][@digest] (the
+# distribution/reference grammar). A string that does not match is not an image.
+_DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_NAME = re.compile(rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+_IMAGE_REF = re.compile(rf"(?P<name>{_IMAGE_NAME.pattern})(?::(?P<tag>{_TAG.pattern}))?(?:@{_DIGEST})?")
+_IMAGE_MAX = 512
+# Redaction of text helm (or git) writes: URL userinfo, then ``key: value`` pairs whose key names
+# a credential, then any well-known token format.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s'\"<>]*@")
+_KEY_VALUE = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)[\"']?\s*[:=]\s*"
+                        r"(?=(?P<value>\"[^\"]*\"?|'[^']*'?|[^\s,;'\"]+))")
+_TOKEN_END = re.compile(r"[\s'\",;)\]}>]|$")
+_STDERR_MAX = 400
+
+
+def _unsafe_arg(value: object) -> str | None:
+    """Why ``value`` may not be passed to a subprocess, or None: empty, an option, blanks or controls."""
+    if not isinstance(value, str) or not value:
+        return "is empty"
+    if value.startswith("-"):
+        return "starts with '-' (it would be read as an option)"
+    if any(c.isspace() for c in value) or _CONTROL.search(value):
+        return "holds whitespace or control characters"
+    if len(value) > 2048:
+        return "is too long"
+    return None
+
+
+def repo_url_problem(url: object) -> str | None:
+    """Why a chart repository URL may not be given to helm, or None for an http(s) or oci URL."""
+    problem = _unsafe_arg(url)
+    if problem:
+        return problem
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme.lower() not in _URL_SCHEMES or not parts.netloc:
+        return "is not an http(s) or oci URL"
+    return None
+
+
+def _escape_controls(text: str) -> str:
+    """Control characters as escapes, so that no value can start a line or a terminal sequence."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def shown(value: object, escape: bool = True) -> str | None:
+    """A value as check-update may print it: masked like the linter masks secrets, and with
+    ``escape`` (text and markdown; JSON escapes by itself) control characters escaped."""
+    if value is None:
+        return None
+    text = str(value)
+    if find_secrets(text) or _USERINFO.search(text):
+        return mask(text)
+    return _escape_controls(text) if escape else text
+
+
+def redact(text: str) -> str:
+    """Text a subprocess wrote, safe for a report and a merge-request comment.
+
+    URL userinfo is dropped; the value of every ``key: value`` / ``key=value`` whose key names a
+    credential, and every well-known token or private key, is replaced by the mask.
+    """
+    text = _USERINFO.sub(lambda m: m.group(1), text)
+    spans: list[tuple[int, int]] = []
+    for m in _KEY_VALUE.finditer(text):
+        value = m.group("value").strip("'\"")
+        if is_secret_key(m.group("key")) and not is_reference_value(value):
+            spans.append((m.start("value"), m.end("value")))
+    for found in find_secrets(text):
+        if "PRIVATE KEY" in found.kind:
+            spans.append((found.offset, len(text)))
+        else:
+            end = _TOKEN_END.search(text, found.offset)
+            spans.append((found.offset, end.start() if end else len(text)))
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + MASK + text[end:]
+    return _escape_controls(text)
+
 
 @dataclass(frozen=True)
 class Change:
     """One version that differs between base and head."""
 
-    kind: str  # "chart", "dependency", "helm-chart", "image"
+    kind: str  # "chart", "dependency", "helm-chart", "image", "application" (removed, no chart)
     name: str  # chart, dependency or image repository
     path: str
     line: int
@@ -108,22 +204,72 @@ def git(root: Path, *args: str) -> str:
     return _git_bytes(root, *args).decode("utf-8", errors="replace")
 
 
+def _commit_id(out: str) -> str:
+    rev = out.strip()
+    if not _HEX_REV.fullmatch(rev):
+        raise UsageError("git did not name a commit for the base revision")
+    return rev
+
+
 def resolve_base(root: Path, base: str | None, branch: str) -> str:
-    """The base revision: given, else the merge-base with the configured branch (remote first)."""
+    """The base revision (a commit id): given, else the merge-base with the configured branch (remote first).
+
+    Neither ``--base`` nor the configured branch is ever read by git as an option.
+    """
     if base:
-        return git(root, "rev-parse", "--verify", f"{base}^{{commit}}").strip()
+        if base.startswith("-") or _CONTROL.search(base):
+            raise UsageError(f"--base {shown(base)!r} is not a revision")
+        return _commit_id(git(root, "rev-parse", "--verify", "--end-of-options", f"{base}^{{commit}}"))
     for candidate in (f"origin/{branch}", branch):
+        if _unsafe_arg(candidate):
+            continue
         try:
-            return git(root, "merge-base", "HEAD", candidate).strip()
+            return _commit_id(git(root, "merge-base", "--end-of-options", "HEAD", candidate))
         except UsageError:
             continue
-    raise UsageError(f"cannot find a merge-base with {branch!r} or 'origin/{branch}': pass --base REF")
+    raise UsageError(f"cannot find a merge-base with {shown(branch)!r} or 'origin/{shown(branch)}': "
+                     "pass --base REF")
 
 
-def changed_yaml(root: Path, base: str) -> list[str]:
-    """Repo-relative YAML paths that differ between ``base`` and the working tree."""
-    out = git(root, "diff", "--name-only", "--no-renames", base, "--", "*.yaml", "*.yml")
-    return sorted({line.strip() for line in out.splitlines() if line.strip()})
+@dataclass(frozen=True)
+class FileChange:
+    """One YAML file that differs: its git status letter, its path at base (renames) and now."""
+
+    status: str  # A, M, D, R, C, T
+    old_path: str | None
+    path: str
+
+
+def changed_files(root: Path, base: str) -> list[FileChange]:
+    """YAML files that differ between ``base`` and the working tree, below ``root``, relative to it.
+
+    NUL-separated output, so names git would quote (non-ASCII, tabs) come through as they are;
+    renames pair the old path with the new one, so the base version is read from the old path.
+    """
+    raw = _git_bytes(root, "diff", "-z", "--name-status", "--find-renames", "--relative", "--no-ext-diff",
+                     "--no-textconv", "--end-of-options", base, "--", "*.yaml", "*.yml")
+    fields = raw.split(b"\0")
+    out: list[FileChange] = []
+    i = 0
+    while i < len(fields) and fields[i]:
+        status = fields[i].decode("ascii", errors="replace")[:1]
+        if status in ("R", "C") and i + 2 < len(fields):
+            old, new = os.fsdecode(fields[i + 1]), os.fsdecode(fields[i + 2])
+            i += 3
+            # a copy leaves its original in place: the new file is new
+            out.append(FileChange(status, old if status == "R" else None, new))
+            continue
+        if i + 1 >= len(fields):
+            break
+        path = os.fsdecode(fields[i + 1])
+        i += 2
+        out.append(FileChange(status, None if status == "A" else path, path))
+    return sorted(out, key=lambda c: c.path)
+
+
+def _prefix(root: Path) -> str:
+    """The path of ``root`` below the git top level (``""`` or ``"sub/dir/"``), for ``REV:path``."""
+    return git(root, "rev-parse", "--show-prefix").rstrip("\n")
 
 
 def _load(text: str | None) -> list[Any]:
@@ -132,14 +278,27 @@ def _load(text: str | None) -> list[Any]:
     return [d.data for d in yamlio.load_text(text).documents]
 
 
-def _at(root: Path, rev: str, path: str) -> str | None:
-    """The file's text at ``rev``; None when it did not exist there."""
+def _at(root: Path, rev: str, path: str, prefix: str = "") -> str | None:
+    """The file's text at ``rev`` (``path`` relative to ``root``, ``prefix`` root's place below
+    the git top level); None when it did not exist there."""
+    if not _HEX_REV.fullmatch(rev):
+        raise UsageError("the base revision is not a commit id")
     try:
-        raw = _git_bytes(root, "show", f"{rev}:{path}")
+        # cat-file, not show: the blob as stored, no textconv filter
+        raw = _git_bytes(root, "cat-file", "blob", f"{rev}:{prefix}{path}")
     except UsageError:
         return None
     text, _ = yamlio.decode(raw)
     return text
+
+
+def parse_image(ref: str) -> tuple[str, str | None] | None:
+    """(name, tag) of an image reference ``[registry/]repo[:tag][@digest]``; None when ``ref`` is
+    not one (a connection string, a template, a sentence): such a value is never printed."""
+    if not isinstance(ref, str) or len(ref) > _IMAGE_MAX:
+        return None
+    m = _IMAGE_REF.fullmatch(ref)
+    return (m.group("name"), m.group("tag")) if m else None
 
 
 def _image_versions(data: Any) -> Iterator[tuple[str, str, int]]:
@@ -154,12 +313,12 @@ def _image_versions(data: Any) -> Iterator[tuple[str, str, int]]:
             if isinstance(repo, str) and isinstance(tag, (str, int, float)) and not isinstance(tag, bool):
                 registry = value.get("registry")
                 name = f"{registry}/{repo}" if isinstance(registry, str) and registry else repo
-                yield name, str(tag), value.value_pos("tag")[0]
+                if len(name) <= _IMAGE_MAX and _IMAGE_NAME.fullmatch(name) and _TAG.fullmatch(str(tag)):
+                    yield name, str(tag), value.value_pos("tag")[0]
         elif key == "image" and isinstance(value, str) and isinstance(parent, YMap):
-            ref = value.split("@", 1)[0]
-            name, sep, tag = ref.rpartition(":")
-            if sep and "/" not in tag:
-                yield name, tag, parent.value_pos("image")[0]
+            parsed = parse_image(value)
+            if parsed and parsed[1] is not None:
+                yield parsed[0], parsed[1], parent.value_pos("image")[0]
 
 
 def _versions(path: str, docs: list[Any], model: RepoModel) -> dict[tuple[str, str], tuple[str, int, str | None]]:
@@ -180,11 +339,18 @@ def _versions(path: str, docs: list[Any], model: RepoModel) -> dict[tuple[str, s
                     sources = list(spec["sources"])
                 elif isinstance(spec.get("source"), YMap):
                     sources = [spec["source"]]
+            charts = False
             for src in sources:
                 if isinstance(src, YMap) and isinstance(src.get("chart"), str):
+                    charts = True
                     rev = src.get("targetRevision")
                     out[("chart", f"{app}:{src['chart']}")] = (
                         "" if rev is None else str(rev), src.value_pos("targetRevision")[0], app)
+            if not charts and isinstance(app, str):
+                # an Application without a chart has no version to compare, but its removal matters
+                first = sources[0] if sources and isinstance(sources[0], YMap) else None
+                rev = first.get("targetRevision") if first is not None else None
+                out[("application", app)] = ("" if rev is None else str(rev), doc.pos[0], app)
             continue
         if name == "Chart.yaml" and isinstance(doc.get("dependencies"), YSeq):
             for dep in doc["dependencies"]:
@@ -206,22 +372,84 @@ def _versions(path: str, docs: list[Any], model: RepoModel) -> dict[tuple[str, s
 
 def find_changes(root: Path, base: str, model: RepoModel) -> list[Change]:
     """Every version change between ``base`` and the working tree."""
+    return _diff(root, base, model)[0]
+
+
+def _diff(root: Path, base: str, model: RepoModel) -> tuple[list[Change], set[str]]:
+    """Every version change, and the apps that owned stateful resources at ``base`` in changed files."""
+    prefix = _prefix(root)
     changes: list[Change] = []
-    for path in changed_yaml(root, base):
-        old = _versions(path, _load(_at(root, base, path)), model)
-        head_file = model.files.get(path)
+    stateful_before: set[str] = set()
+    for fc in changed_files(root, base):
+        path = fc.path
+        old_text = _at(root, base, fc.old_path, prefix) if fc.old_path is not None else None
+        old_docs = _load(old_text)
+        stateful_before |= _stateful_in(fc.old_path or path, old_docs, old_text, model)
+        old = _versions(fc.old_path or path, old_docs, model)
+        head_file = model.files.get(path) if fc.status != "D" else None
         new_docs = [d.data for d in head_file.documents] if head_file else []
         new = _versions(path, new_docs, model)
         for key in sorted(set(old) | set(new)):
             o, n = old.get(key), new.get(key)
-            if o and n and o[0] == n[0]:
+            if o and n and (o[0] == n[0] or key[0] == "application"):
                 continue
             kind, ident = key
             cname = ident.split(":", 1)[1] if kind == "chart" else ident
             app = (n or o)[2]
             changes.append(Change(kind, cname, path, (n or o)[1] if n else 1, o[0] if o else None,
                                   n[0] if n else None, app, model.layer_of_app(app) if app else None))
-    return changes
+    return _pair_moves(changes), stateful_before
+
+
+def _pair_moves(changes: list[Change]) -> list[Change]:
+    """Join a removal and an addition of the same thing in different files into one change.
+
+    Catches a move git does not see as a rename (too many edits), so that its bump is still judged.
+    """
+    removed: dict[tuple, list[Change]] = {}
+    added: dict[tuple, list[Change]] = {}
+    for ch in changes:
+        if ch.new is None:
+            removed.setdefault((ch.kind, ch.name, ch.app), []).append(ch)
+        elif ch.old is None:
+            added.setdefault((ch.kind, ch.name, ch.app), []).append(ch)
+    out: list[Change] = []
+    for ch in changes:
+        key = (ch.kind, ch.name, ch.app)
+        pair = len(removed.get(key, ())) == 1 and len(added.get(key, ())) == 1
+        if pair and ch.new is None:
+            continue  # reported with its addition
+        if pair and ch.old is None:
+            gone = removed[key][0]
+            if gone.old == ch.new or ch.kind == "application":
+                continue  # moved, same version
+            ch = Change(ch.kind, ch.name, ch.path, ch.line, gone.old, ch.new, ch.app, ch.layer)
+        elif ch.kind == "application" and ch.new is not None:
+            continue  # a new Application without a chart: no version to report
+        out.append(ch)
+    return out
+
+
+def _is_stateful_object(doc: Any) -> bool:
+    if not isinstance(doc, YMap) or not isinstance(doc.get("kind"), str):
+        return False
+    api = str(doc.get("apiVersion", ""))
+    return (api.split("/")[0] if "/" in api else "", doc["kind"]) in STATEFUL_KINDS
+
+
+_STATEFUL_VALUES = re.compile(r"(?m)^\s*(persistence|volumeClaimTemplates|primary|postgresql|mariadb|mysql)\s*:")
+
+
+def _stateful_in(path: str, docs: list[Any], text: str | None, model: RepoModel) -> set[str]:
+    """The app of ``path`` when the file (as it was at base) declares stateful resources."""
+    app = model.app_of_path(path)
+    if not app:
+        return set()
+    if any(_is_stateful_object(d) for d in docs):
+        return {app}
+    if path.endswith(("values.yaml", "values.yml")) and text and _STATEFUL_VALUES.search(text):
+        return {app}
+    return set()
 
 
 def stateful_apps(model: RepoModel) -> set[str]:
@@ -238,26 +466,30 @@ def stateful_apps(model: RepoModel) -> set[str]:
                 out.add(app)
     for name, bundle in model.bundles.items():
         for rel, sf in bundle.helm_files.items():
-            if rel.endswith(("values.yaml", "values.yml")) and sf.text and re.search(
-                    r"(?m)^\s*(persistence|volumeClaimTemplates|primary|postgresql|mariadb|mysql)\s*:", sf.text):
+            if rel.endswith(("values.yaml", "values.yml")) and sf.text and _STATEFUL_VALUES.search(sf.text):
                 out.add(name)
     return out
 
 
-def judge(changes: list[Change], model: RepoModel, allow_major: bool | list[str]) -> list[Verdict]:
-    """Apply the update policy to each change."""
+def judge(changes: list[Change], model: RepoModel, allow_major: bool | list[str],
+          stateful_before: set[str] | frozenset[str] = frozenset()) -> list[Verdict]:
+    """Apply the update policy to each change (``stateful_before``: apps stateful at the base revision)."""
     from .checks._apps import is_exact_version
 
-    stateful = stateful_apps(model)
+    stateful = stateful_apps(model) | set(stateful_before)
     verdicts = []
     for ch in changes:
         v = Verdict(ch, "ok")
-        if ch.new is not None and ch.kind != "image" and not is_exact_version(ch.new):
+        refused = _refused(ch, model)
+        if refused:
             v.level = "error"
-            v.reasons.append(f"new version {ch.new!r} is not pinned to an exact version")
+            v.reasons.append(refused)
+        if ch.new is not None and ch.kind not in ("image", "application") and not is_exact_version(ch.new):
+            v.level = "error"
+            v.reasons.append(f"new version {shown(ch.new)!r} is not pinned to an exact version")
         if ch.kind == "image" and ch.new is not None and ch.new in ("latest", ""):
             v.level = "error"
-            v.reasons.append(f"image tag {ch.new!r} is not pinned")
+            v.reasons.append(f"image tag {shown(ch.new)!r} is not pinned")
         if ch.bump == "major":
             allowed = allow_major is True or (isinstance(allow_major, list) and ch.app in allow_major)
             if not allowed and v.level != "error":
@@ -267,10 +499,32 @@ def judge(changes: list[Change], model: RepoModel, allow_major: bool | list[str]
         if ch.bump == "downgrade":
             v.level = "review" if v.level == "ok" else v.level
             v.reasons.append("version goes down")
+        if ch.new is None and ch.kind in ("chart", "application") and ch.app in stateful:
+            v.level = "review" if v.level == "ok" else v.level
+            v.reasons.append("the Application of an app that owns stateful resources is removed: its databases "
+                             "and volumes may be deleted with it; never auto-merged")
         if ch.app in stateful:
             v.checklist = STATEFUL_CHECKLIST
         verdicts.append(v)
     return verdicts
+
+
+def _refused(ch: Change, model: RepoModel) -> str | None:
+    """Why a chart change carries a name, version or repository URL that could be read as an option."""
+    if ch.kind not in ("chart", "dependency", "helm-chart"):
+        return None
+    problem = _unsafe_arg(ch.name)
+    if problem:
+        return f"chart name {shown(ch.name)!r} refused: it {problem}; never passed to helm"
+    for label, version in (("new", ch.new), ("old", ch.old)):
+        problem = _unsafe_arg(version) if version else None  # "" is a missing version, judged elsewhere
+        if problem:
+            return f"{label} version {shown(version)!r} refused: it {problem}; never passed to helm"
+    ref = _chart_ref(model, ch) if ch.kind == "chart" else None
+    problem = _unsafe_arg(ref[0]) if ref is not None else None
+    if ref is not None and problem:
+        return f"repository URL {shown(ref[0])!r} refused: it {problem}; never passed to helm"
+    return None
 
 
 STATEFUL_KINDS = {("postgresql.cnpg.io", "Cluster"), ("postgresql.cnpg.io", "Database"),
@@ -299,34 +553,80 @@ def _chart_ref(model: RepoModel, ch: Change) -> tuple[str, str, str | None] | No
     return None
 
 
-def _render(helm: str, repo: str, chart: str, version: str, values: Path | None, release: str) -> list[tuple[str, str]]:
-    args = [helm, "template", release, chart, "--repo", repo, "--version", version]
+def _render_args(helm: str, repo: str, chart: str, version: str, values: Path | None,
+                 release: str) -> list[str]:
+    """helm's argv: every value validated, the positional ones after ``--`` so none is an option."""
+    if urlsplit(repo).scheme.lower() == "oci":
+        args = [helm, "template", "--version", version]
+        target = f"{repo.rstrip('/')}/{chart}"
+    else:
+        args = [helm, "template", "--repo", repo, "--version", version]
+        target = chart
     if values is not None:
-        args += ["-f", str(values)]
-    out = subprocess.run(args, capture_output=True, timeout=300, check=False)
+        args += ["--values", str(values)]
+    return [*args, "--", release, target]
+
+
+def _render(helm: str, repo: str, chart: str, version: str, values: Path | None, release: str) -> list[tuple[str, str]]:
+    args = _render_args(helm, repo, chart, version, values, release)
+    # an empty working directory: helm reads a chart name that names a local directory as that
+    # chart, and the checkout is usually the working directory in CI
+    with tempfile.TemporaryDirectory(prefix="gitops-kit-helm-") as cwd:
+        out = subprocess.run(args, capture_output=True, timeout=300, check=False, cwd=cwd,
+                             stdin=subprocess.DEVNULL)
     if out.returncode != 0:
-        raise RuntimeError(out.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["helm failed"])
+        lines = [ln for ln in out.stderr.decode(errors="replace").splitlines() if ln.strip()]
+        last = lines[-1].strip() if lines else f"exit status {out.returncode}"
+        if len(last) > 20 * _STDERR_MAX:
+            # cut before redaction, a secret could be split into a part no rule recognises
+            last = f"error message of {len(last)} characters not shown"
+        shown_text = redact(last)
+        raise RuntimeError(shown_text if len(shown_text) <= _STDERR_MAX else shown_text[:_STDERR_MAX] + "...")
     text, _ = yamlio.decode(out.stdout)
     found = []
     for doc in _load(text):
-        if isinstance(doc, YMap) and isinstance(doc.get("kind"), str):
-            api = str(doc.get("apiVersion", ""))
-            group = api.split("/")[0] if "/" in api else ""
+        if _is_stateful_object(doc):
             meta = doc.get("metadata") if isinstance(doc.get("metadata"), YMap) else YMap()
-            if (group, doc["kind"]) in STATEFUL_KINDS:
-                found.append((f"{doc['kind']}/{meta.get('namespace') or ''}/{meta.get('name')}", doc["kind"]))
+            found.append((f"{doc['kind']}/{meta.get('namespace') or ''}/{meta.get('name')}", doc["kind"]))
     return found
+
+
+def _render_problem(repo: str, chart: str, versions: tuple[str | None, ...]) -> str | None:
+    """Why this chart may not be rendered with helm, or None."""
+    if _unsafe_arg(chart) or not _CHART_NAME.fullmatch(chart):
+        return f"chart name {shown(chart)!r} refused (not a chart name)"
+    for version in versions:
+        if _unsafe_arg(version) or not _VERSION.fullmatch(str(version)):
+            return f"version {shown(version)!r} refused (not a chart version)"
+    problem = repo_url_problem(repo)
+    if problem:
+        return f"repository URL {shown(repo)!r} refused: it {problem}"
+    return None
+
+
+def _values_path(model: RepoModel, values: str | None) -> Path | None:
+    """The values file inside the repository, or None (a symlink out of it is not handed to helm)."""
+    if not values or not model.exists(values):
+        return None
+    root = model.root.resolve()
+    path = (model.root / values).resolve()
+    return path if path.is_file() and path.is_relative_to(root) else None
 
 
 def helm_render_diff(changes: list[Change], model: RepoModel) -> list[RenderResult]:
     """Render old and new versions of chart changes with helm, when helm is on PATH.
 
     Never claims a render that did not happen: each result says whether it was done and why not.
+    Nothing from the repository reaches helm unless it is a valid chart name, version and http(s)
+    or oci URL; helm's error text is redacted before it is reported.
     """
     helm = shutil.which("helm")
     results = []
     for ch in changes:
         if ch.kind != "chart" or ch.old is None or ch.new is None:
+            continue
+        if _unsafe_arg(ch.name) or not _CHART_NAME.fullmatch(ch.name):
+            results.append(RenderResult(ch, False, f"render diff not done: chart name {shown(ch.name)!r} refused"))
             continue
         if helm is None:
             results.append(RenderResult(ch, False, "render diff not done: no helm binary on PATH"))
@@ -336,15 +636,25 @@ def helm_render_diff(changes: list[Change], model: RepoModel) -> list[RenderResu
             results.append(RenderResult(ch, False, "render diff not done: chart source not found"))
             continue
         repo, chart, values = ref
-        values_path = model.root / values if values and model.exists(values) else None
+        problem = _render_problem(repo, chart, (ch.old, ch.new))
+        if problem:
+            results.append(RenderResult(ch, False, f"render diff not done: {problem}"))
+            continue
+        values_path = _values_path(model, values)
+        app = ch.app or ""
+        release = app if _RELEASE.fullmatch(app) else "release"
         try:
-            before = dict(_render(helm, repo, chart, ch.old, values_path, ch.app or chart))
-            after = dict(_render(helm, repo, chart, ch.new, values_path, ch.app or chart))
-        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            before = dict(_render(helm, repo, chart, ch.old, values_path, release))
+            after = dict(_render(helm, repo, chart, ch.new, values_path, release))
+        except RuntimeError as exc:
             results.append(RenderResult(ch, False, f"render diff not done: helm failed: {exc}"))
             continue
-        missing = sorted(k for k in before if k not in after)
-        note = f"rendered {ch.old} and {ch.new} with helm: {len(before)} stateful resource(s) before, {len(after)} after"
+        except (OSError, subprocess.SubprocessError) as exc:
+            results.append(RenderResult(ch, False, f"render diff not done: helm failed: {redact(str(exc))}"))
+            continue
+        missing = sorted(shown(k) or "" for k in before if k not in after)
+        note = (f"rendered {shown(ch.old)} and {shown(ch.new)} with helm: {len(before)} stateful resource(s) "
+                f"before, {len(after)} after")
         results.append(RenderResult(ch, True, note, missing))
     return results
 
@@ -365,21 +675,29 @@ class UpdateReport:
         return 1 if bad or any(str(f.severity) == "error" for f in self.findings) else 0
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON report; every value from the repository as :func:`shown` prints it."""
         return {"version": 1, "base": self.base,
-                "changes": [{**v.change.as_dict(), "verdict": v.level, "reasons": v.reasons,
+                "changes": [{**_shown_change(v.change), "verdict": v.level, "reasons": v.reasons,
                              "checklist": list(v.checklist)} for v in self.verdicts],
-                "render": [{"app": r.change.app, "chart": r.change.name, "done": r.done, "note": r.note,
-                            "would_be_pruned": r.missing} for r in self.renders],
+                "render": [{"app": shown(r.change.app, escape=False), "chart": shown(r.change.name, escape=False),
+                            "done": r.done, "note": r.note, "would_be_pruned": r.missing} for r in self.renders],
                 "findings": [f.as_dict() for f in self.findings]}
+
+
+def _shown_change(ch: Change) -> dict[str, Any]:
+    out = ch.as_dict()
+    for key in ("name", "path", "old", "new", "app", "layer"):
+        out[key] = shown(out[key], escape=False)
+    return out
 
 
 def check(root: Path, base: str | None, lint_report: Any) -> UpdateReport:
     """Run the merge-request check on the repository at ``root`` (already linted)."""
     model = lint_report.model
     rev = resolve_base(root, base, model.config.branch)
-    changes = find_changes(root, rev, model)
+    changes, stateful_before = _diff(root, rev, model)
     allow = (model.config.data.get("update") or {}).get("allow_major", False)
-    verdicts = judge(changes, model, allow)
+    verdicts = judge(changes, model, allow, stateful_before)
     renders = helm_render_diff(changes, model)
     apps = {c.app for c in changes if c.app}
     paths = {c.path for c in changes}
@@ -387,8 +705,13 @@ def check(root: Path, base: str | None, lint_report: Any) -> UpdateReport:
     return UpdateReport(rev, verdicts, renders, findings)
 
 
+def _md(value: object) -> str:
+    """A shown value inside a markdown table cell's code span: no backtick or pipe can end either."""
+    return str(shown(value)).replace("`", "'").replace("|", "\\|")
+
+
 def render_text(report: UpdateReport, markdown: bool = False) -> str:
-    """Text or merge-request-comment markdown."""
+    """Text or merge-request-comment markdown; every value from the repository as :func:`shown` prints it."""
     lines: list[str] = []
     if markdown:
         lines += ["### gitops-kit update check", "", f"Base: `{report.base[:12]}`", ""]
@@ -396,23 +719,24 @@ def render_text(report: UpdateReport, markdown: bool = False) -> str:
             lines += ["| app | layer | what | old | new | bump | verdict |", "|---|---|---|---|---|---|---|"]
     for v in report.verdicts:
         c = v.change
+        reasons = (": " + "; ".join(v.reasons)) if v.reasons else ""
         if markdown:
-            lines.append(f"| {c.app or '-'} | {c.layer or '-'} | {c.kind} `{c.name}` | `{c.old}` | `{c.new}` | "
-                         f"{c.bump} | {v.level}{': ' + '; '.join(v.reasons) if v.reasons else ''} |")
+            lines.append(f"| {_md(c.app or '-')} | {_md(c.layer or '-')} | {c.kind} `{_md(c.name)}` | `{_md(c.old)}` | "
+                         f"`{_md(c.new)}` | {c.bump} | {v.level}{reasons.replace('|', chr(92) + '|')} |")
         else:
-            lines.append(f"{c.path}:{c.line}: {v.level} [{c.kind}] {c.name} {c.old} -> {c.new} ({c.bump}), "
-                         f"app {c.app or '-'} ({c.layer or '-'})" + (": " + "; ".join(v.reasons) if v.reasons else ""))
+            lines.append(f"{shown(c.path)}:{c.line}: {v.level} [{c.kind}] {shown(c.name)} {shown(c.old)} -> "
+                         f"{shown(c.new)} ({c.bump}), app {shown(c.app or '-')} ({shown(c.layer or '-')}){reasons}")
     if not report.verdicts:
         lines.append("no version changes found")
     stateful = [v for v in report.verdicts if v.checklist]
     for v in stateful:
-        lines += ["", f"{'**' if markdown else ''}{v.change.app} owns stateful resources; before merging:"
+        lines += ["", f"{'**' if markdown else ''}{shown(v.change.app)} owns stateful resources; before merging:"
                   f"{'**' if markdown else ''}"]
         lines += [f"- [ ] {item}" if markdown else f"  - {item}" for item in v.checklist]
     if report.renders:
         lines.append("")
         for r in report.renders:
-            lines.append(f"{'- ' if markdown else ''}{r.change.app}: {r.note}")
+            lines.append(f"{'- ' if markdown else ''}{shown(r.change.app)}: {r.note}")
             for res in r.missing:
                 lines.append(f"{'  - ' if markdown else '  '}error: {res} would be pruned")
     elif report.verdicts:
@@ -420,5 +744,6 @@ def render_text(report: UpdateReport, markdown: bool = False) -> str:
     if report.findings:
         lines += ["", f"lint of the changed apps: {len(report.findings)} finding(s)"]
         for f in report.findings:
-            lines.append(f"{'- ' if markdown else ''}{f.path}:{f.line}:{f.column}: {f.severity} [{f.rule}] {f.message}")
+            lines.append(f"{'- ' if markdown else ''}{shown(f.path)}:{f.line}:{f.column}: {f.severity} [{f.rule}] "
+                         f"{_escape_controls(str(f.message))}")
     return "\n".join(lines) + "\n"
