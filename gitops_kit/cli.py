@@ -83,9 +83,11 @@ def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], config_file
 
         progress.start()  # on a terminal, for runs longer than a few seconds
         try:
+            # --diff writes nothing at all, not even the parse cache (its folder, temporary files
+            # and signing key): it runs in merge-request pipelines on untrusted checkouts.
             return run_lint(list(paths) or None, config_file=config_file, select=_csv(select),
                             ignore=_csv(ignore_rules), min_severity=Severity.parse(severity), baseline=accepted,
-                            use_cache=not no_cache)
+                            use_cache=not no_cache and not show_diff)
         finally:
             progress.stop()
 
@@ -97,12 +99,16 @@ def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], config_file
         from .engine import params_for
 
         specs = catalog.load()
-        fixes = fix.plan(report.model, report.findings, lambda rid: params_for(specs[rid], report.model))
+
+        def params(rid: str) -> dict:
+            return params_for(specs[rid], report.model)
+
+        fixes = fix.plan(report.model, report.findings, params)
         for ff in fixes:
             if ff.error:
                 click.echo(f"gitops-kit: not fixed: {ff.path}: {ff.error}", err=True)
         if show_diff:
-            click.echo(fix.diff(report.model, fixes), nl=False)
+            click.echo(fix.diff(report.model, fixes, params), nl=False)
             raise SystemExit(0 if not any(f.new_text for f in fixes) else 1)
         try:
             written = fix.apply(report.model, fixes)
@@ -132,11 +138,15 @@ def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], config_file
         _discard_stdout()
         stdout_error = exc.strerror or type(exc).__name__
     if targets:
+        from .safepaths import inside
         from .yamlio import atomic_write
 
         for name, file in targets:
+            # a report inside the repository (CI writes gl-sast.sarif there): its temporary file goes
+            # in the git-ignored cache folder, so a killed run leaves nothing git shows
+            root = report.root if inside(report.root, os.path.dirname(os.path.abspath(file))) else None
             try:
-                atomic_write(file, render(name, report), overwrite=True)
+                atomic_write(file, render(name, report), overwrite=True, root=root)
             except OSError as exc:
                 raise UsageError(f"cannot write {name} report: {exc.strerror}", file) from None
     if stdout_error is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -465,15 +466,17 @@ def load_text(text: str) -> Loaded:
                 result.problems.append(Problem(line, 1, "recursive alias: document not read", True))
                 data, pos = None, (line, 1)
             except _Undefined as exc:
-                result.problems.append(Problem(exc.line, exc.column, f"YAML syntax error: alias *{exc.anchor[:40]} "
-                                                                     "has no anchor: document not read", True))
+                # never the alias's name: ``password: *hunter2`` is a value someone meant to quote
+                result.problems.append(Problem(exc.line, exc.column, "YAML syntax error: an alias (*name) refers "
+                                                                     "to no anchor (&name) before it: document "
+                                                                     "not read", True))
                 data, pos = None, (line, 1)
             result.documents.append(Document(index, data, pos))
             index += 1
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = exc.problem or exc.context or "syntax error"
+        what = _unquoted(exc.problem or exc.context or "syntax error")
         result.problems.append(Problem(line, col, f"YAML syntax error: {what}", True))
     except (yaml.YAMLError, RecursionError, ValueError) as exc:  # reader errors carry no mark
         result.problems.append(Problem(1, 1, f"YAML error: {type(exc).__name__}", True))
@@ -481,6 +484,17 @@ def load_text(text: str) -> Loaded:
         loader.dispose()
     result.problems.extend(builder.problems)
     return result
+
+
+# A quoted stretch of two or more characters in a parser message: libyaml's messages quote single
+# indicator characters only ("expected ',' or ']'"), PyYAML's pure-Python parser (the fallback) quotes
+# source text ("found undefined tag handle '!hunter2!'"), which may be a secret.
+_QUOTED_SOURCE = re.compile(r"'[^'\n]{2,}'|\"[^\"\n]{2,}\"")
+
+
+def _unquoted(message: str) -> str:
+    """A parser's message without any source text it quotes."""
+    return _QUOTED_SOURCE.sub("(...)", message)
 
 
 def dump(data: Any) -> str:
@@ -538,25 +552,31 @@ def _mode_for(path: str) -> int:
         return 0o666 & ~umask
 
 
-def atomic_write(path: str | os.PathLike, text: str, *, overwrite: bool = False) -> None:
-    """Write ``text`` to ``path`` atomically; refuse to replace a file unless ``overwrite``."""
+def atomic_write(path: str | os.PathLike, text: str, *, overwrite: bool = False,
+                 root: str | os.PathLike | None = None) -> None:
+    """Write ``text`` to ``path`` atomically; refuse to replace a file unless ``overwrite``.
+
+    ``root``: the repository ``path`` is in, whose git-ignored cache folder takes the temporary
+    file (see :func:`gitops_kit.safepaths.make_temp`); None for a path outside any repository."""
     path = os.fspath(path)
     if not overwrite and os.path.lexists(path):
         raise FileExistsError(path)
     temps: list[tuple[str, str]] = []
     try:
-        os.replace(_write_temp(path, text, temps), path)
+        os.replace(_write_temp(path, text, temps, root), path)
     except BaseException:
-        _undo(temps, [], {}, [])
+        _undo(temps, [], {}, [], root)
         raise
 
 
-def _write_temp(path: str, text: str, temps: list[tuple[str, str]]) -> str:
-    """``text`` in a new temporary file beside ``path``, with the mode ``path`` gets, synced to disk.
-    It is recorded in ``temps`` before anything is written, so a failure can always remove it."""
-    import tempfile  # only writes need it: not imported by lint
+def _write_temp(path: str, text: str, temps: list[tuple[str, str]], root: str | os.PathLike | None) -> str:
+    """``text`` in a new temporary file for ``path``, with the mode ``path`` gets, synced to disk.
+    It is recorded in ``temps`` before anything is written, so a failure can always remove it; a
+    run killed before the rename leaves it in ``root``'s git-ignored cache folder, where the next
+    write removes it once stale."""
+    from .safepaths import make_temp  # only writes need it: not imported by lint
 
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".gitops-kit-", suffix=".tmp")
+    fd, tmp = make_temp(root, path)
     temps.append((tmp, path))
     os.chmod(tmp, _mode_for(path))
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
@@ -566,11 +586,14 @@ def _write_temp(path: str, text: str, temps: list[tuple[str, str]]) -> str:
     return tmp
 
 
-def write_all(files: dict[str, str], originals: dict[str, bytes | None]) -> None:
+def write_all(files: dict[str, str], originals: dict[str, bytes | None],
+              root: str | os.PathLike | None = None) -> None:
     """Replace or create several files as one: every new text is written to a temporary file first,
     and only when all are on disk are they renamed into place. A failure while writing leaves every
     file as it was; a failure while renaming restores the files already replaced from ``originals``
-    (None: the file did not exist, and is removed again). Directories it had to make are removed."""
+    (None: the file did not exist, and is removed again). Directories it had to make are removed.
+    ``root``: the repository the files are in (where temporary files go: see :func:`atomic_write`);
+    the caller has checked every path with :func:`gitops_kit.safepaths.jail`."""
     temps: list[tuple[str, str]] = []
     made: list[str] = []
     try:
@@ -584,9 +607,9 @@ def write_all(files: dict[str, str], originals: dict[str, bytes | None]) -> None
             for d in reversed(missing):
                 os.mkdir(d)
                 made.append(d)
-            _write_temp(path, text, temps)
+            _write_temp(path, text, temps, root)
     except BaseException:
-        _undo(temps, [], originals, made)
+        _undo(temps, [], originals, made, root)
         raise
     done: list[str] = []
     try:
@@ -594,17 +617,18 @@ def write_all(files: dict[str, str], originals: dict[str, bytes | None]) -> None
             os.replace(tmp, path)
             done.append(path)
     except BaseException:
-        _undo(temps, done, originals, made)
+        _undo(temps, done, originals, made, root)
         raise
 
 
-def _undo(temps: list[tuple[str, str]], done: list[str], originals: dict[str, bytes | None], made: list[str]) -> None:
+def _undo(temps: list[tuple[str, str]], done: list[str], originals: dict[str, bytes | None], made: list[str],
+          root: str | os.PathLike | None) -> None:
     for path in done:
         before = originals.get(path)
         if before is None:
             os.unlink(path)
         else:
-            atomic_write(path, before.decode("utf-8"), overwrite=True)
+            atomic_write(path, before.decode("utf-8"), overwrite=True, root=root)
     for tmp, _ in temps:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -707,10 +731,8 @@ def _undo_reformatting(old: str, new: str, wanted: Any) -> str:
     indented and flush sequences (or aligns its comments) would come back reformatted far from
     the edit. A block is put back only if the document still reads as ``wanted`` (the edited
     one's :func:`_data_of`)."""
-    import difflib
-
     a, b = old.splitlines(True), new.splitlines(True)
-    changed = [op for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"]
+    changed = [op for op in line_opcodes(a, b) if op[0] != "equal"]
     if len(changed) > _MAX_UNDO_BLOCKS:
         return new  # each try reads the whole file again: a huge reformat stays as ruamel wrote it
     for _, i1, i2, j1, j2 in reversed(changed):  # from the end: earlier blocks keep their place in b
@@ -735,11 +757,9 @@ def _settle_blank_lines(old: str, new: str) -> str:
     ruamel keeps the blank lines (and the comments of the next, outer block) that end a block with
     the entry before them, so a key appended to the block lands after the gap that separated the
     block from the next one; moving it above the gap leaves every original line where it was."""
-    import difflib
-
     a, b = old.splitlines(True), new.splitlines(True)
     out: list[str] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    for tag, i1, i2, j1, j2 in line_opcodes(a, b):
         chunk = b[j1:j2]
         if tag == "insert" and chunk and chunk[0].strip():
             indent = len(chunk[0]) - len(chunk[0].lstrip(" "))
@@ -759,3 +779,126 @@ def _settle_blank_lines(old: str, new: str) -> str:
 
 
 DELETE = object()
+
+Opcode = tuple[str, int, int, int, int]  # as difflib's: (tag, a start, a end, b start, b end)
+
+# Regions of at most this many line pairs (len(a) * len(b)) are matched by difflib exactly. Its
+# matcher is quadratic or worse in the lines of a region (a 5,000-line file that ruamel rewrote
+# took 39 s in edit_text); larger regions are first cut at the lines both sides hold once.
+_EXACT_PAIRS = 40_000
+_ANCHOR_DEPTH = 6  # rounds of cutting a region at its unique lines before a region is one block
+
+
+def line_opcodes(a: list[str], b: list[str]) -> list[Opcode]:
+    """difflib-style opcodes turning ``a`` into ``b``, in O(n log n) time for any input.
+
+    Small inputs get exactly ``SequenceMatcher(None, a, b, autojunk=False).get_opcodes()``. Larger
+    ones lose their common head and tail, then are cut at the lines that occur once on each side,
+    in the longest order both sides share (patience diff), until each piece is small enough for
+    difflib; a piece that cannot be cut is reported as replaced whole (a coarser, still correct
+    diff). Never two "equal" or two changed opcodes in a row."""
+    if len(a) * len(b) <= _EXACT_PAIRS:
+        import difflib
+
+        return difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    ops: list[Opcode] = []
+    _match_lines(a, 0, len(a), b, 0, len(b), ops, 0)
+    return _merge_opcodes(ops)
+
+
+def _match_lines(a: list[str], alo: int, ahi: int, b: list[str], blo: int, bhi: int,
+                 ops: list[Opcode], depth: int) -> None:
+    head = 0
+    while alo + head < ahi and blo + head < bhi and a[alo + head] == b[blo + head]:
+        head += 1
+    tail = 0
+    while tail < ahi - alo - head and tail < bhi - blo - head and a[ahi - 1 - tail] == b[bhi - 1 - tail]:
+        tail += 1
+    if head:
+        ops.append(("equal", alo, alo + head, blo, blo + head))
+    alo, blo, ahi, bhi = alo + head, blo + head, ahi - tail, bhi - tail
+    n, m = ahi - alo, bhi - blo
+    if not n and not m:
+        pass
+    elif not n:
+        ops.append(("insert", alo, alo, blo, bhi))
+    elif not m:
+        ops.append(("delete", alo, ahi, blo, blo))
+    elif n * m <= _EXACT_PAIRS:
+        import difflib
+
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a[alo:ahi], b[blo:bhi],
+                                                           autojunk=False).get_opcodes():
+            ops.append((tag, alo + i1, alo + i2, blo + j1, blo + j2))
+    else:
+        anchors = _unique_anchors(a, alo, ahi, b, blo, bhi) if depth < _ANCHOR_DEPTH else []
+        if not anchors:
+            ops.append(("replace", alo, ahi, blo, bhi))
+        else:
+            i0, j0 = alo, blo
+            for i, j in anchors:
+                _match_lines(a, i0, i, b, j0, j, ops, depth + 1)
+                ops.append(("equal", i, i + 1, j, j + 1))
+                i0, j0 = i + 1, j + 1
+            _match_lines(a, i0, ahi, b, j0, bhi, ops, depth + 1)
+    if tail:
+        ops.append(("equal", ahi, ahi + tail, bhi, bhi + tail))
+
+
+def _unique_anchors(a: list[str], alo: int, ahi: int, b: list[str], blo: int, bhi: int) -> list[tuple[int, int]]:
+    """(i, j) of lines that occur once in a[alo:ahi] and once in b[blo:bhi], the longest run of
+    them in the same order on both sides (a longest increasing subsequence: O(k log k))."""
+    from bisect import bisect_left
+
+    count: dict[str, int] = {}
+    where_a: dict[str, int] = {}
+    for i in range(alo, ahi):
+        line = a[i]
+        count[line] = count.get(line, 0) + 1
+        where_a[line] = i
+    seen_b: dict[str, int] = {}
+    where_b: dict[str, int] = {}
+    for j in range(blo, bhi):
+        line = b[j]
+        if count.get(line) == 1:
+            seen_b[line] = seen_b.get(line, 0) + 1
+            where_b[line] = j
+    pairs = sorted((where_a[line], where_b[line]) for line, k in seen_b.items() if k == 1)
+    if not pairs:
+        return []
+    tails: list[int] = []  # tails[k]: the smallest j ending an increasing run of length k + 1
+    tail_at: list[int] = []  # the index in pairs of that run's last pair
+    back: list[int] = []  # each pair's predecessor in its run
+    for index, (_, j) in enumerate(pairs):
+        k = bisect_left(tails, j)
+        back.append(tail_at[k - 1] if k else -1)
+        if k == len(tails):
+            tails.append(j)
+            tail_at.append(index)
+        else:
+            tails[k] = j
+            tail_at[k] = index
+    run: list[tuple[int, int]] = []
+    index = tail_at[-1]
+    while index != -1:
+        run.append(pairs[index])
+        index = back[index]
+    run.reverse()
+    return run
+
+
+def _merge_opcodes(ops: list[Opcode]) -> list[Opcode]:
+    """Adjacent opcodes of one kind (equal, or changed) joined, as difflib would report them."""
+    out: list[Opcode] = []
+    for op in ops:
+        if op[1] == op[2] and op[3] == op[4]:
+            continue
+        if out and (out[-1][0] == "equal") == (op[0] == "equal"):
+            tag, i1, _, j1, _ = out[-1]
+            i2, j2 = op[2], op[4]
+            if tag != "equal":
+                tag = "replace" if i1 < i2 and j1 < j2 else ("delete" if i1 < i2 else "insert")
+            out[-1] = (tag, i1, i2, j1, j2)
+        else:
+            out.append(op)
+    return out

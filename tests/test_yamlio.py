@@ -59,7 +59,8 @@ def test_recursive_alias_is_refused():
 def test_undefined_alias_is_a_fatal_problem_with_its_line():
     loaded = yamlio.load_text("a: 1\nb: *nowhere\n---\nc: 2\n")
     fatal = [p for p in loaded.problems if p.fatal]
-    assert [(p.line, p.column) for p in fatal] == [(2, 4)] and "*nowhere" in fatal[0].message
+    assert [(p.line, p.column) for p in fatal] == [(2, 4)] and "alias" in fatal[0].message
+    assert "nowhere" not in fatal[0].message  # an alias's name may be a value meant as text (a password)
     assert loaded.documents[0].data is None and loaded.documents[1].data == {"c": 2}
 
 
