@@ -538,7 +538,14 @@ def build_set(requested: str, objects: Iterable["K8sObject"]) -> SchemaSet:
             sset.crds[key] = Source(label, None, "it has no openAPIV3Schema", cv.path)
             continue
         sid = f"{OUR_BASE}repo-crd/{cv.api_version}/{cv.kind}"
-        sset.crds[key] = Source(label, convert_structural(_plain(cv.schema), schema_id=sid), None, cv.path)
+        try:
+            converted = convert_structural(_plain(cv.schema), schema_id=sid)
+        except RecursionError:
+            # one CRD's schema too deep to convert must not take schema checking away from the others
+            sset.crds[key] = Source(label, None, f"its openAPIV3Schema nests {nesting_depth(cv.schema)} levels deep, "
+                                    "more than gitops-kit can convert", cv.path)
+            continue
+        sset.crds[key] = Source(label, converted, None, cv.path)
     return sset
 
 
@@ -567,12 +574,18 @@ def extra_crd_objects(model: "RepoModel") -> list["K8sObject"]:
 
 def validate(sset: SchemaSet, validator: Any, data: Any, pos: Pos) -> list[Problem]:
     """Schema problems of one document, each at the node it is about; never prints values."""
-    doc = to_json(data)
     try:
+        doc = to_json(data)
         if validator.is_valid(doc):
             return []
         errors = list(validator.iter_errors(doc))
     except (ValueError, TypeError, RecursionError) as exc:
+        # Deeper than Python's stack or the validator's limit (libyaml reads up to 1000 levels):
+        # this document is reported, and the others are still validated. The exception's text
+        # may quote the document, so it is only searched, never shown.
+        if isinstance(exc, RecursionError) or "recursion" in str(exc).lower():
+            return [Problem("", pos, f"cannot be validated: it nests mappings and lists {nesting_depth(data)} "
+                            "levels deep, more than the validator can follow", "too-deep")]
         return [Problem("", pos, f"cannot be validated ({type(exc).__name__})", "unvalidatable")]
     problems: list[Problem] = []
     unknown: dict[tuple, set[str]] = {}
@@ -589,6 +602,23 @@ def validate(sset: SchemaSet, validator: Any, data: Any, pos: Pos) -> list[Probl
                 problems.append(problem)
     problems.sort(key=lambda p: (p.pos, p.key))
     return problems
+
+
+def nesting_depth(data: Any) -> int:
+    """How many mappings and lists deep ``data`` goes (a scalar is 0); without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _explain(sset: SchemaSet, err: Any, data: Any, root_pos: Pos,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator
@@ -291,8 +292,12 @@ def is_public_certificate(text: str) -> bool:
 
 # --- YAML held in strings ----------------------------------------------------------------------
 
-_LINE = re.compile(r"""^(?P<indent>[ ]*)(?P<dash>-[ ]+)?(?P<key>"[^"]*"|'[^']*'|[^\s#'"\-{\[][^:#]*?|-[^\s:#][^:#]*?)"""
-                   r"""[ ]*:(?:[ ]+(?P<value>.*?))?[ ]*$""")
+# Every part is greedy and ends where the next must begin, so a line that does not match fails
+# in linear time: the lazy ``key[ ]*:`` and ``value.*?[ ]*$`` this replaces retried the space
+# runs at every length (quadratic: a 200 KB values line took minutes). The groups may now end in
+# blanks, which callers strip.
+_LINE = re.compile(r"""^(?P<indent>[ ]*)(?P<dash>-[ ]+)?(?P<key>"[^"]*"[ ]*|'[^']*'[ ]*|[^\s#'"\-{\[][^:#]*|"""
+                   r"""-[^\s:#][^:#]*):(?:[ ]+(?P<value>.*))?$""")
 _NUMBER = re.compile(r"[-+]?(?:\d[\d_]*(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+|0x[0-9a-fA-F]+|0o[0-7]+|\.inf|\.nan)",
                      re.IGNORECASE)
 _SCALAR_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "null", "~", "y", "n"})
@@ -392,30 +397,76 @@ def scan_lines(text: str) -> Iterator[LineEntry]:
 class SourceLines:
     """A file's text indexed by line, built once per file so position lookups stay cheap."""
 
-    __slots__ = ("text", "_starts")
+    __slots__ = ("text", "_starts", "_blocks")
 
     def __init__(self, text: str | None) -> None:
         self.text = text
         self._starts: list[int] | None = None
+        self._blocks: dict[tuple[Pos, str], _Block] = {}
 
-    def line(self, line_no: int) -> str | None:
-        """Line ``line_no`` (1-based) without its newline, or None when out of range."""
+    def _bounds(self, line_no: int) -> tuple[int, int] | None:
+        """(start, end) offsets of line ``line_no`` (1-based) without its newline, or None."""
         if self.text is None or line_no < 1:
             return None
         if self._starts is None:
             self._starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
         if line_no > len(self._starts):
             return None
-        start = self._starts[line_no - 1]
-        end = self.text.find("\n", start)
-        return self.text[start:] if end == -1 else self.text[start:end]
+        end = self._starts[line_no] - 1 if line_no < len(self._starts) else len(self.text)
+        return self._starts[line_no - 1], end
+
+    def line(self, line_no: int) -> str | None:
+        """Line ``line_no`` (1-based) without its newline, or None when out of range."""
+        bounds = self._bounds(line_no)
+        return None if bounds is None or self.text is None else self.text[bounds[0]:bounds[1]]
 
     def char_at(self, pos: Pos) -> str | None:
         """The character at a 1-based (line, column), or None."""
-        line = self.line(pos[0])
-        if line is None or pos[1] < 1 or pos[1] > len(line):
+        bounds = self._bounds(pos[0])
+        # Indexed, not sliced: a caller asks once per match, and the line may be megabytes long.
+        if bounds is None or self.text is None or pos[1] < 1 or pos[1] > bounds[1] - bounds[0]:
             return None
-        return line[pos[1] - 1]
+        return self.text[bounds[0] + pos[1] - 1]
+
+    def block(self, value_pos: Pos, value: str) -> _Block:
+        """The line index of the literal block scalar ``value`` at ``value_pos``, made on first use."""
+        key = (value_pos, value)
+        found = self._blocks.get(key)
+        if found is None:
+            found = self._blocks[key] = _Block(self, value_pos, value)
+        return found
+
+
+class _Block:
+    """Where each line of a literal block scalar starts in the value and in the file.
+
+    Built once per scalar, so that placing each of many matches in one value costs a bisection,
+    not a scan of the value (110k tokens in one scalar took a minute).
+    """
+
+    __slots__ = ("lines", "first_line", "value", "breaks", "_indent")
+
+    def __init__(self, lines: SourceLines, value_pos: Pos, value: str) -> None:
+        self.lines = lines
+        self.first_line = value_pos[0] + 1
+        self.value = value
+        self.breaks = [m.start() for m in re.finditer("\n", value)]
+        self._indent: dict[int, int] = {}
+
+    def pos(self, offset: int) -> Pos:
+        """The file position of ``value[offset]``."""
+        value, breaks = self.value, self.breaks
+        offset = max(0, min(offset, len(value)))
+        inner = bisect_left(breaks, offset)  # the newlines before offset
+        start = breaks[inner - 1] + 1 if inner else 0
+        indent = self._indent.get(inner)
+        if indent is None:
+            end = breaks[inner] if inner < len(breaks) else len(value)
+            in_string = value[start:end]
+            file_line = self.lines.line(self.first_line + inner) or ""
+            indent = len(file_line) - len(in_string) if in_string and file_line.endswith(in_string) else 0
+            indent = self._indent[inner] = max(0, indent)
+        return self.first_line + inner, indent + (offset - start) + 1
 
 
 def string_pos(lines: SourceLines | None, value_pos: Pos, value: str, offset: int) -> Pos:
@@ -427,14 +478,7 @@ def string_pos(lines: SourceLines | None, value_pos: Pos, value: str, offset: in
     """
     if lines is None or lines.char_at(value_pos) != "|":
         return value_pos
-    offset = max(0, min(offset, len(value)))
-    inner = value.count("\n", 0, offset)
-    start = value.rfind("\n", 0, offset) + 1
-    end = value.find("\n", start)
-    in_string = value[start:] if end == -1 else value[start:end]
-    file_line = lines.line(value_pos[0] + 1 + inner) or ""
-    indent = len(file_line) - len(in_string) if in_string and file_line.endswith(in_string) else 0
-    return value_pos[0] + 1 + inner, max(0, indent) + (offset - start) + 1
+    return lines.block(value_pos, value).pos(offset)
 
 
 def block_line(lines: SourceLines | None, value_pos: Pos, inner_line: int, value: str | None = None) -> Pos:

@@ -34,6 +34,7 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     label, tiers = cfg.tier_label, cfg.tiers
     owners = bundle_owners(model)
     seen: set[tuple[str, int]] = set()
+    mentions: dict[int, bool] = {}  # id(SourceFile) -> does its text mention the label (see _uses)
     selected: set[str] = set()  # bundles whose chart values select a tier somewhere
 
     contexts: dict[tuple[int, str | None], _Ctx] = {}
@@ -60,16 +61,23 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
                       f"but its tier is {ctx.tier!r}" + (f" (layer {ctx.layer})" if ctx.layer else ""),
                       app=ctx.app, key=key)
 
+    relevance: dict[str, bool] = {}
+
     def relevant(bundle: str | None) -> bool:
-        """In a focused run, only bundles with a file in focus can have findings there."""
+        """In a focused run, only bundles with a file in focus can have findings there.
+        Answered once per bundle: every Application that points at the bundle asks again."""
         if model.focus is None:
             return True
         if bundle is None:
             return False
-        b = model.bundles.get(bundle)
-        app = owners.app(bundle)
-        paths = [sf.path for sf in b.helm_files.values()] + [o.path for o in b.manifests] if b else []
-        return any(model.in_focus(p) for p in paths) or (app is not None and model.in_focus(app.path))
+        known = relevance.get(bundle)
+        if known is None:
+            b = model.bundles.get(bundle)
+            app = owners.app(bundle)
+            paths = [sf.path for sf in b.helm_files.values()] + [o.path for o in b.manifests] if b else []
+            known = relevance[bundle] = (any(model.in_focus(p) for p in paths)
+                                         or (app is not None and model.in_focus(app.path)))
+        return known
 
     # Values files, kustomize valuesInline: the chart's own placement.
     candidates: dict[str, list[Any]] = {}
@@ -84,7 +92,7 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
             for doc in sf.documents:
                 seen.add((sf.path, doc.index))
                 values = not is_object(doc.data)
-                for use in _uses(sf, doc.data, label):
+                for use in _uses(sf, doc.data, label, mentions):
                     if values:
                         selected.add(bundle)
                     yield from judge(use, sf.path, ctx, f"#{doc.index}:{dotted(use.path)}")
@@ -121,7 +129,7 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
             continue  # its findings are its own file's
         bundle = bundle_of_path(model, obj.path)
         ctx = ctx_of(owners.app(bundle), bundle) if bundle else _Ctx(None, None, None)
-        uses = _uses(obj.file, obj.data, label)
+        uses = _uses(obj.file, obj.data, label, mentions)
         for use in uses:
             yield from judge(use, obj.path, ctx, f"{obj.identity()}:{dotted(use.path)}")
         if (not uses and obj.kind in WARN_KINDS and bundle is not None and ctx.app is not None
@@ -180,11 +188,13 @@ def _template_spec_pos(data: YMap) -> tuple[int, int]:
     return data.key_pos("spec") if "spec" in data else data.pos
 
 
-def _uses(sf: Any, tree: Any, label: str) -> list[TierUse]:
+def _uses(sf: Any, tree: Any, label: str, mentions: dict[int, bool]) -> list[TierUse]:
     """tier_uses, skipped for a file whose text never mentions the label (nothing can select on
     it there; an escape in a double-quoted string is the one way to hide it, so a backslash
-    means "look")."""
-    text = sf.text or ""
-    if label not in text and "\\" not in text:
-        return []
-    return list(tier_uses(tree, label))
+    means "look"). ``mentions`` keeps that answer per file: a file may hold tens of thousands of
+    objects, and searching its whole text for each made the rule quadratic."""
+    known = mentions.get(id(sf))
+    if known is None:
+        text = sf.text or ""
+        known = mentions[id(sf)] = label in text or "\\" in text
+    return list(tier_uses(tree, label)) if known else []

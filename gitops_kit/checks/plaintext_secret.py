@@ -236,8 +236,10 @@ class _Scanner:
                       "<path:...> placeholder or a reference to an existing Secret",
                       key=f"{ident}:{where}:{dotted}#{seen[dotted]}")
         by_line: dict[int, list[s.Match]] = {}
-        for m in s.find_secrets(text):
-            line = text.count("\n", 0, m.offset)
+        line = counted = 0
+        for m in s.find_secrets(text):  # in order of offset: count the newlines since the last match only
+            line += text.count("\n", counted, m.offset)
+            counted = m.offset
             if line not in reported:
                 by_line.setdefault(line, []).append(m)
         for n, (line, matches) in enumerate(by_line.items()):

@@ -268,9 +268,17 @@ def _patch_list(path: str, patches: YSeq, lines: s.SourceLines, storage_classes:
 def _patch_text(path: str, text: str, pos: tuple[int, int], lines: s.SourceLines, target: YMap | None,
                 storage_classes: set[str], where: str) -> Iterator[Hit]:
     seen: set[int] = set()
+    judged: dict[str, bool] = {}  # field -> _storage_class_ok, the same for every match in this text
+
+    def storage_class_ok(field: str) -> bool:
+        # once per field: it reads the whole text, and a patch may hold thousands of matches
+        if field not in judged:
+            judged[field] = _storage_class_ok(field, text, target, storage_classes)
+        return judged[field]
+
     for m in _FIELD_VALUE.finditer(text):
         field, value = m.group("field"), m.group("value")
-        if value != FIELDS[field][0] or not _storage_class_ok(field, text, target, storage_classes):
+        if value != FIELDS[field][0] or not storage_class_ok(field):
             continue
         seen.add(m.start("value"))
         yield _patch_hit(path, text, pos, lines, m.start("field"), field, value, where, len(seen))
@@ -285,7 +293,7 @@ def _patch_text(path: str, text: str, pos: tuple[int, int], lines: s.SourceLines
         field = op_path.group("path").rstrip("/").rsplit("/", 1)[-1]
         if field not in FIELDS or found.group("value") != FIELDS[field][0] or found.start("value") in seen:
             continue
-        if not _storage_class_ok(field, text, target, storage_classes):
+        if not storage_class_ok(field):
             continue
         seen.add(found.start("value"))
         yield _patch_hit(path, text, pos, lines, found.start(), field, found.group("value"), where, len(seen))
