@@ -93,7 +93,97 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
 
 def matches(path: str, patterns: list[str]) -> bool:
     """True when the repo-relative posix ``path`` matches any glob."""
-    return any(glob_regex(p).match(path) for p in patterns)
+    return any(_matcher(p)(path) for p in patterns)
+
+
+@lru_cache(maxsize=256)
+def _matcher(pattern: str):
+    """A match function for one glob: the regex where it cannot backtrack badly (at most one
+    star), else :class:`_Glob`, linear in pattern x path (``.gitops-kit.yaml`` is untrusted: a
+    regex of ``*a*a*a*a*a*a*b`` takes seconds on a 32-character file name)."""
+    if pattern.count("*") - 2 * pattern.count("**") + pattern.count("**") <= 1:
+        return glob_regex(pattern).match
+    return _Glob(pattern).match
+
+
+_LIT, _ONE, _STAR, _DSTAR, _OPTDIR, _INDIR = range(6)
+
+
+class _Glob:
+    """The glob of :func:`glob_regex` as a set-of-states matcher: no backtracking."""
+
+    def __init__(self, pattern: str) -> None:
+        pat = pattern.strip().lstrip("/")
+        if pat.endswith("/"):
+            pat += "**"
+        if "/" not in pat:
+            pat = "**/" + pat
+        tokens: list[tuple[int, str]] = []
+        i = 0
+        while i < len(pat):
+            if pat.startswith("**/", i):
+                # (?:.*/)?: a gate that may skip the part, then the part (any run ending in '/')
+                tokens += [(_OPTDIR, ""), (_INDIR, "")]
+                i += 3
+            elif pat.startswith("**", i):
+                tokens.append((_DSTAR, ""))
+                i += 2
+            elif pat[i] == "*":
+                tokens.append((_STAR, ""))
+                i += 1
+            elif pat[i] == "?":
+                tokens.append((_ONE, ""))
+                i += 1
+            else:
+                tokens.append((_LIT, pat[i]))
+                i += 1
+        self.tokens = tokens
+
+    def _close(self, states: set[int]) -> set[int]:
+        out, stack = set(), list(states)
+        while stack:
+            st = stack.pop()
+            if st in out:
+                continue
+            out.add(st)
+            kind = self.tokens[st][0] if st < len(self.tokens) else None
+            if kind in (_STAR, _DSTAR):
+                stack.append(st + 1)  # each of these may match nothing
+            elif kind == _OPTDIR:
+                stack += [st + 1, st + 2]  # into the folder part, or past it
+        return out
+
+    def match(self, path: str) -> bool:
+        """Whether the glob matches ``path``, or a leading run of its folders (``dir/`` globs)."""
+        tokens, end = self.tokens, len(self.tokens)
+        current = self._close({0})
+        for ch in path:
+            if ch == "/" and end in current:
+                return True  # the glob matched a folder: everything below it matches
+            moved = set()
+            for st in current:
+                if st == end:
+                    continue
+                kind, lit = tokens[st]
+                if kind == _LIT:
+                    if ch == lit:
+                        moved.add(st + 1)
+                elif kind == _ONE:
+                    if ch != "/":
+                        moved.add(st + 1)
+                elif kind == _STAR:
+                    if ch != "/":
+                        moved.add(st)
+                elif kind == _DSTAR:
+                    moved.add(st)
+                elif kind == _INDIR:  # any run of characters that ends with '/'
+                    moved.add(st)
+                    if ch == "/":
+                        moved.add(st + 1)
+            if not moved:
+                return False
+            current = self._close(moved)
+        return end in current
 
 
 def walk(root: Path, exclude: list[str]) -> Walk:
