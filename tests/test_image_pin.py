@@ -268,7 +268,11 @@ def test_invalid_base64_in_secret_data(tmp_path):
     repo = build(tmp_path, {"apps/manifests/x/secret.yaml": SECRET,
                             "apps/manifests/x/other.yaml": SECRET.replace("v1\n", "example.com/v1\n", 1)})
     hits = sorted(_secret_data.invalid_base64(repo), key=lambda h: h.pos)
-    assert [(h.path, h.pos[0]) for h in hits] == [("apps/manifests/x/secret.yaml", n) for n in (9, 10, 11)]
+    # avp-key (13): a bare <key> is AVP's only on an object with the avp.kubernetes.io/path annotation
+    assert [(h.path, h.pos[0]) for h in hits] == [("apps/manifests/x/secret.yaml", n) for n in (9, 10, 11, 13)]
+    annotated = SECRET.replace("metadata: {name: db}", "metadata: {name: db, annotations: {avp.kubernetes.io/path: kv/x}}")
+    repo = build(tmp_path / "annotated", {"apps/manifests/x/secret.yaml": annotated})
+    assert [h.pos[0] for h in _secret_data.invalid_base64(repo)] == [9, 10, 11]
     assert hits[0].message == ("Secret 'db' data.spaced is not valid base64: the API server rejects it; "
                                "put plain text under stringData")
     assert all("hunter" not in h.message and "aHVu" not in h.message for h in hits)

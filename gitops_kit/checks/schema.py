@@ -8,6 +8,7 @@ from typing import Any, Iterator
 from .. import schemas_k8s
 from ..findings import Hit, Severity
 from ..model import RepoModel
+from . import _secret_data
 
 
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
@@ -36,3 +37,5 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
         for problem in problems:
             yield Hit(target.path, problem.pos, f"{what}: {problem.message}",
                       key=f"{target.identity}:{problem.key}")
+    # format: byte, which the validators do not check: the API server decodes every Secret.data value
+    yield from _secret_data.invalid_base64(model)
