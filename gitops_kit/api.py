@@ -48,14 +48,21 @@ class LintReport:
 
 def lint(paths: list[str] | None = None, *, config_file: str | None = None, select: list[str] | None = None,
          ignore: list[str] | None = None, min_severity: Severity = Severity.INFO,
-         baseline: Counter | None = None, use_cache: bool = False) -> LintReport:
-    """Lint the repository containing ``paths[0]`` (default: the current directory).
+         baseline: Counter | None = None, use_cache: bool = False, deleted: list[str] | None = None,
+         root: Path | None = None) -> LintReport:
+    """Lint the repository containing ``paths[0]`` (default: the current directory), or ``root``
+    when given (``lint --root``, and each repository of a run over several: every path in it).
 
-    When files are named, findings are limited to them, but the rules see the whole repository.
-    ``use_cache`` reads and writes the parse cache in ``.gitops-kit-cache/`` (the CLI's default).
+    When files are named, findings are limited to those in them or about them (a related location
+    in them: a dependency's file, the bundle a missing object belongs in), but the rules see the
+    whole repository. ``deleted``: repository-relative files a commit deletes (pre-commit); they
+    are focused too, with the missing-object findings of their apps, and without named files
+    nothing else is. ``use_cache`` reads and writes the parse cache in ``.gitops-kit-cache/``
+    (the CLI's default).
     """
-    paths = list(paths or ["."])
-    root = discover.find_root(Path(paths[0]))
+    named = bool(paths)
+    paths = list(paths or [str(root) if root is not None else "."])
+    root = Path(root).resolve() if root is not None else discover.find_root(Path(paths[0]))
     cfg = config_mod.load(root, Path(config_file) if config_file else None)
     # The model is hundreds of thousands of small acyclic objects: the cyclic garbage collector
     # would rescan them again and again while they are built (measured: 30 % of lint time).
@@ -68,6 +75,8 @@ def lint(paths: list[str] | None = None, *, config_file: str | None = None, sele
             use_cache = cache.enabled()
         model = build(root, cfg, use_cache=use_cache)
         only = _only_files(root, paths)
+        if deleted is not None and (only is not None or not named):
+            only = (only if named else set()) | set(deleted)  # type: ignore[operator]
         model.focus = frozenset(only) if only is not None else None
         specs = catalog.load()
         rules = engine.select_rules(specs, model, select, ignore)
@@ -79,7 +88,8 @@ def lint(paths: list[str] | None = None, *, config_file: str | None = None, sele
             gc.enable()
     findings = [f for f in result.findings if f.severity >= min_severity]
     if only is not None:
-        findings = [f for f in findings if f.path in only or any(f.path.startswith(d + "/") for d in only)]
+        gone = engine.apps_of_deleted(model, deleted or [])
+        findings = [f for f in findings if engine.in_scope(f, only, gone)]
     baselined = 0
     if baseline is not None:
         from .baseline import new_findings

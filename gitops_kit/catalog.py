@@ -37,6 +37,8 @@ class RuleSpec:
     params: dict[str, Any] = field(default_factory=dict)
     examples: tuple[Example, ...] = ()
     references: tuple[str, ...] = ()
+    # False for a rule that runs only when the configuration enables it (one that runs a program).
+    enabled: bool = True
 
     def example(self, kind: str) -> Example | None:
         return next((e for e in self.examples if e.kind == kind), None)
@@ -46,6 +48,14 @@ class CatalogError(Exception):
     """A shipped rule file is malformed (a bug in gitops-kit, caught by its tests)."""
 
 
+def unknown_rule(rid: str, specs: dict[str, RuleSpec]) -> str:
+    """The message for a rule id that is not in the catalog, with the closest ids when some are
+    near (a typo such as ``sync-wav``)."""
+    import difflib
+
+    near = difflib.get_close_matches(rid, list(specs), n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(repr(n) for n in near)}? " if near else ""
+    return f"unknown rule {rid!r} ({hint}see 'gitops-kit rules')"
 
 
 def parse(name: str, text: str) -> RuleSpec:
@@ -68,7 +78,7 @@ def parse(name: str, text: str) -> RuleSpec:
     return RuleSpec(id=data["id"], severity=Severity.parse(data["severity"]), summary=data["summary"].strip(),
                     check=data["check"], why=data["why"].strip(), fix=data["fix"].strip(),
                     params=dict(data.get("params") or {}), examples=tuple(examples),
-                    references=tuple(data.get("references") or ()))
+                    references=tuple(data.get("references") or ()), enabled=data.get("enabled", True) is not False)
 
 
 @lru_cache(maxsize=1)
@@ -84,3 +94,16 @@ def load() -> dict[str, RuleSpec]:
             raise CatalogError(f"{entry.name}: id {spec.id!r} does not match the file name")
         specs[spec.id] = spec
     return dict(sorted(specs.items()))
+
+
+def table(specs: dict[str, RuleSpec], cfg: Any, fixable: set[str]) -> list[dict[str, Any]]:
+    """``rules --format json``: each rule with its shipped and its effective severity and whether it
+    runs (both after ``cfg``, the repository's configuration), and whether ``lint --fix`` can fix
+    its findings (``fixable``: the rules with a fixer)."""
+    out = []
+    for spec in specs.values():
+        settings = cfg.rule_settings(spec.id)
+        out.append({"id": spec.id, "summary": spec.summary, "default_severity": str(spec.severity),
+                    "severity": str(settings.get("severity") or spec.severity),
+                    "enabled": bool(settings.get("enabled", spec.enabled)), "fixable": spec.id in fixable})
+    return out

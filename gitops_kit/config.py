@@ -170,6 +170,7 @@ def load(root: Path, explicit: Path | None = None) -> Config:
         if not isinstance(user, dict):
             raise UsageError("configuration must be a mapping", rel, docs[0].pos[0] if docs else 1)
         _validate(yamlio.plain(user, str_keys=True), user, rel)
+        _check_rule_ids(user, rel)
         positions = user
         data = merge(data, yamlio.plain(user, str_keys=True))
     cfg = Config(data=data, path=rel, positions=positions)
@@ -247,6 +248,65 @@ def _validate(user: dict, positions: Any, rel: str | None) -> None:
         message = describe(err, value)
     where = ".".join(str(k) for k in keys) or "(top level)"
     raise UsageError(f"invalid configuration at {where}: {message}", rel, line)
+
+
+def show(cfg: Config) -> str:
+    """``config show``: the merged configuration, one ``key.path: value`` line per value (JSON
+    values), each followed by where it came from: ``# default`` or ``# FILE:LINE``. Mappings merge
+    key by key, so each key has its own origin; a list replaces the default whole, so its items
+    share the list's origin."""
+    import re
+
+    lines: list[str] = []
+
+    def origin(keys: list) -> str:
+        if cfg.positions is None:
+            return "default"
+        line, found, _ = _walk_keys(cfg.positions, keys)
+        return f"{cfg.path}:{line}" if found and _has_path(cfg.positions, keys) else "default"
+
+    def emit(keys: list, value: Any, where: str | None) -> None:
+        if isinstance(value, dict) and value:
+            for key, sub in value.items():
+                emit([*keys, key], sub, where)
+            return
+        here = where or origin(keys)
+        if isinstance(value, list) and any(isinstance(item, dict) for item in value):
+            for i, item in enumerate(value):
+                emit([*keys, i], item, here)
+            return
+        text = json.dumps(value, ensure_ascii=False)
+        # a repository URL may carry credentials: shown as *** (as in every other message)
+        text = re.sub(r"(://)[^/@\s\"]+@", r"\1***@", text)
+        lines.append(f"{'.'.join(map(str, keys))}: {text}  # {here}")
+
+    for key, value in cfg.data.items():
+        emit([key], value, None)
+    return "\n".join(lines) + "\n"
+
+
+def _has_path(node: Any, keys: list) -> bool:
+    """Whether every key of ``keys`` is present below ``node`` (the user's file)."""
+    for key in keys:
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        else:
+            return False
+    return True
+
+
+def _check_rule_ids(user: Any, rel: str | None) -> None:
+    """Every key of ``rules:`` names a shipped rule (a typo would silently configure nothing)."""
+    rules = user.get("rules") if isinstance(user, dict) else None
+    if not isinstance(rules, dict):
+        return
+    from . import catalog
+
+    specs = catalog.load()
+    for rid in rules:
+        if rid not in specs:
+            line, _, _ = _walk_keys(user, ["rules", rid])
+            raise UsageError(f"invalid configuration at rules.{rid}: {catalog.unknown_rule(str(rid), specs)}", rel, line)
 
 
 def _walk_keys(node: Any, keys: list) -> tuple[int, bool, Any]:

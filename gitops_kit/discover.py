@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .config import CONFIG_NAME
+from .errors import UsageError
 
 YAML_SUFFIXES = (".yaml", ".yml")
 SKIP_DIRS = {".git", ".hg", ".svn", ".gitops-kit-cache", "node_modules", "__pycache__", ".venv"}
@@ -33,23 +34,36 @@ class Walk:
     skipped: list[Skipped] = field(default_factory=list)
 
 
-def find_root(start: Path) -> Path:
+class NotARepository(UsageError):
+    """``lint`` was pointed at a directory that no repository contains (refused, not walked)."""
+
+
+MARKERS_TEXT = "a .gitops-kit.yaml, an argo/ folder or a git checkout (.git)"
+
+
+def find_root(start: Path, strict: bool = False) -> Path:
     """The repository root: holds .gitops-kit.yaml, else argo/, else the git top level; the search
-    goes up from ``start`` no further than the git top level."""
+    goes up from ``start`` no further than the git top level. With none of them: ``start``, or
+    :class:`NotARepository` when ``strict`` (lint: walking a home folder or ``/`` reads every
+    YAML file below it, ``/proc`` included, and reports nothing useful)."""
     start = start.resolve()
     if start.is_file():
         start = start.parent
     chain = [start, *start.parents]
+    top = None
     for i, candidate in enumerate(chain):
         if os.path.lexists(candidate / ".git"):
             # never above the git top level: a .gitops-kit.yaml or argo/ in a parent folder
             # (someone else's checkout, a shared /tmp) is not this repository's
             chain = chain[:i + 1]
+            top = candidate
             break
     for marker in (CONFIG_NAME, "argo"):
         for candidate in chain:
             if (candidate / marker).exists():
                 return candidate
+    if top is not None:
+        return top  # what `git rev-parse --show-toplevel` answers, without starting git
     import subprocess  # the last resort: not imported when a marker is found
 
     try:
@@ -59,7 +73,28 @@ def find_root(start: Path) -> Path:
             return Path(out.stdout.strip())
     except (OSError, subprocess.SubprocessError):
         pass
+    if strict:
+        raise NotARepository(f"{start} is not in a GitOps repository: neither it nor a folder above it holds "
+                             f"{MARKERS_TEXT}; run gitops-kit in one, or pass --root DIR to lint DIR as "
+                             "the repository whatever it holds")
     return start
+
+
+def git_top(root: Path) -> Path | None:
+    """The git top level at or above ``root`` (a ``.git`` folder or file), or None; no subprocess."""
+    for candidate in (root, *root.parents):
+        if os.path.lexists(candidate / ".git"):
+            return candidate
+    return None
+
+
+def group_by_root(paths: list[str], strict: bool = True) -> list[tuple[Path, list[str]]]:
+    """``paths`` grouped by the repository that contains each (:func:`find_root`), in the order
+    of their first path: pre-commit passes the files of every environment of a monorepo at once."""
+    groups: dict[Path, list[str]] = {}
+    for p in paths:
+        groups.setdefault(find_root(Path(p), strict=strict), []).append(p)
+    return list(groups.items())
 
 
 @lru_cache(maxsize=256)

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 from .catalog import Example, RuleSpec
+
+# `# expect: rule-id` marks the lines a failing example must be reported on: for the tests
+# (tests/helpers.py), not for the reader.
+_EXPECT = re.compile(r"\s*#\s*expect:\s*[a-z0-9,\- ]+\s*$")
+
+
+def without_markers(content: str) -> str:
+    """``content`` without its ``# expect:`` comments (a line that held only one is dropped)."""
+    out = []
+    for line in content.split("\n"):
+        stripped = _EXPECT.sub("", line)
+        if stripped.strip() or not line.strip():
+            out.append(stripped)
+    return "\n".join(out)
 
 
 def _example_block(example: Example) -> str:
@@ -13,7 +29,7 @@ def _example_block(example: Example) -> str:
         if content is None:
             out.append(f"(file `{path}` removed)")
             continue
-        out.append(f"```yaml\n# {path}\n{content.rstrip()}\n```")
+        out.append(f"```yaml\n# {path}\n{without_markers(content).rstrip()}\n```")
     return "\n\n".join(out)
 
 

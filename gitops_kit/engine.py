@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import catalog, checks, parallel, progress, suppress
 from .config import merge
 from .errors import UsageError
-from .findings import Finding, Hit, Severity, fingerprint
+from .findings import CauseRef, Finding, Hit, Location, Severity, fingerprint
 from .model import RepoModel
 
 SUPPRESSION = "suppression"
@@ -39,7 +39,7 @@ def select_rules(specs: dict[str, catalog.RuleSpec], model: RepoModel, select: l
                              model.config.pos_of("rules", rid))
     chosen = []
     for spec in specs.values():
-        enabled = model.config.rule_settings(spec.id).get("enabled", True)
+        enabled = model.config.rule_settings(spec.id).get("enabled", spec.enabled)
         if select is not None:
             enabled = spec.id in select
         if ignore and spec.id in ignore:
@@ -146,8 +146,74 @@ def run(model: RepoModel, rules: list[catalog.RuleSpec]) -> Result:
         known = set(catalog.load())
         for hit in _suppression_hits(sups, known, set(ran), partial=model.focus is not None):
             kept.append(_stamp(spec, hit, model, override))
+    kept = link_causes(kept)
     kept.sort(key=Finding.sort_key)
     return Result(kept, ran, dropped, crashed, secret_paths)
+
+
+def link_causes(findings: list[Finding]) -> list[Finding]:
+    """Set ``cause`` of each finding that follows from another reported one (the first of its
+    candidates that was reported and not suppressed), following a chain to its first cause."""
+    if not any(f.causes for f in findings):
+        return findings
+    by_fp = {f.fingerprint: f for f in findings}
+
+    def first(f: Finding) -> Finding | None:
+        return next((by_fp[c] for c in f.causes if c in by_fp and c != f.fingerprint), None)
+
+    out = []
+    for f in findings:
+        cause = first(f)
+        seen = {f.fingerprint}
+        while cause is not None and cause.fingerprint not in seen:
+            seen.add(cause.fingerprint)
+            up = first(cause)
+            if up is None or up.fingerprint in seen:
+                break
+            cause = up
+        if cause is not None:
+            f = replace(f, cause=CauseRef(cause.rule, cause.path, cause.line, cause.column, cause.fingerprint))
+        out.append(f)
+    return out
+
+
+# Rules whose findings say that something is missing from an app (a policy, a quota, a file a source
+# points to): a staged deletion in the app's bundle may be what removed it.
+MISSING_RULES = frozenset({"layout", "network-policy", "resource-quota"})
+
+
+def apps_of_deleted(model: RepoModel, deleted: list[str]) -> frozenset[str]:
+    """The apps whose Application file or bundle holds one of the ``deleted`` paths."""
+    if not deleted:
+        return frozenset()
+    from .checks._workloads import bundle_of_path, bundle_owners
+
+    owners = bundle_owners(model)
+    out = set()
+    for path in deleted:
+        name = model.app_of_path(path)
+        if name:
+            out.add(name)
+        owner = owners.app(bundle_of_path(model, path))
+        if owner is not None and owner.name:
+            out.add(owner.name)
+    return frozenset(out)
+
+
+def in_scope(finding: Finding, only: set[str], deleted_apps: frozenset[str] = frozenset()) -> bool:
+    """Whether a focused run (files named on the command line, pre-commit's staged files) reports
+    ``finding``: it stands in a focused file or directory, or one of its related locations is (or
+    holds) a focused path, or it is a missing-object finding of an app whose bundle lost a file."""
+    if _covered(finding.path, only):
+        return True
+    for loc in finding.related:
+        if _covered(loc.path, only) or any(p.startswith(loc.path + "/") for p in only):
+            return True
+    return finding.rule in MISSING_RULES and finding.app is not None and finding.app in deleted_apps
+
+
+def _covered(path: str, only: set[str]) -> bool:
+    return path in only or any(path.startswith(d + "/") for d in only)
 
 
 def _suppression_hits(sups: list[suppress.Suppression], known: set[str], ran: set[str], partial: bool = False):
@@ -178,5 +244,7 @@ def _stamp(spec: catalog.RuleSpec, hit: Hit, model: RepoModel, override: str | N
         severity = hit.severity if hit.severity is not None else spec.severity
     app = hit.app if hit.app is not None else model.app_of_path(hit.path)
     line, col = hit.pos
+    related = tuple(Location(p, max(1, int(pos[0])), max(1, int(pos[1]))) for p, pos in hit.related)
+    causes = tuple(fingerprint(*c) for c in hit.causes)
     return Finding(spec.id, severity, hit.path, max(1, int(line)), max(1, int(col)), hit.message, app,
-                   fingerprint(spec.id, hit.path, hit.key or hit.message))
+                   fingerprint(spec.id, hit.path, hit.key or hit.message), related=related, causes=causes)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 Pos = tuple[int, int]
+# A finding another one may follow from, as a check names it: (rule id, path, key).
+CauseKey = tuple[str, str, str]
 
 
 class Severity(IntEnum):
@@ -39,6 +41,43 @@ class Hit:
     app: str | None = None
     key: str | None = None
     severity: Severity | None = None  # only for checks whose rule has two levels
+    # Other places the finding is about (a dependency's file, the bundle directory where a missing
+    # object belongs): a run focused on one of them (pre-commit) reports the finding, too.
+    # A path may name a directory: it then covers every file below it, deleted ones included.
+    related: tuple[tuple[str, Pos], ...] = ()
+    # Findings this one may follow from, most likely first (see :func:`cause_key`): when one of
+    # them is reported, the engine links this finding to it (``Finding.cause``).
+    causes: tuple[CauseKey, ...] = ()
+
+
+@dataclass(frozen=True)
+class Location:
+    """A related place of a finding (``path`` may be a directory)."""
+
+    path: str
+    line: int = 1
+    column: int = 1
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "line": self.line, "column": self.column}
+
+
+@dataclass(frozen=True)
+class CauseRef:
+    """The finding another one follows from: fix it first, and the other may go away."""
+
+    rule: str
+    path: str
+    line: int
+    column: int
+    fingerprint: str
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "path": self.path, "line": self.line, "column": self.column,
+                "fingerprint": self.fingerprint}
+
+    def __str__(self) -> str:
+        return f"[{self.rule}] {self.path}:{self.line}:{self.column}"
 
 
 @dataclass(frozen=True)
@@ -53,14 +92,27 @@ class Finding:
     message: str
     app: str | None
     fingerprint: str
+    related: tuple[Location, ...] = ()
+    cause: CauseRef | None = None
+    # Fingerprints of the findings it may follow from (the engine picks the first reported one).
+    causes: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    # "safe" or "unsafe" when ``lint --fix`` (with ``--unsafe-fixes``) can repair it, else None.
+    fix: str | None = None
 
     def sort_key(self) -> tuple:
         return (self.path, self.line, self.column, self.rule, self.message)
 
     def as_dict(self) -> dict:
-        return {"rule": self.rule, "severity": str(self.severity), "path": self.path, "line": self.line,
-                "column": self.column, "message": self.message, "app": self.app,
-                "fingerprint": self.fingerprint}
+        out = {"rule": self.rule, "severity": str(self.severity), "path": self.path, "line": self.line,
+               "column": self.column, "message": self.message, "app": self.app,
+               "fingerprint": self.fingerprint}
+        if self.related:
+            out["related"] = [loc.as_dict() for loc in self.related]
+        if self.cause is not None:
+            out["cause"] = self.cause.as_dict()
+        if self.fix is not None:
+            out["fix"] = self.fix
+        return out
 
 
 def show(value: object) -> str:
@@ -76,6 +128,11 @@ def show(value: object) -> str:
     if isinstance(value, (dict, list)):
         return "a mapping" if isinstance(value, dict) else "a list"
     return str(value)
+
+
+def cause_key(rule: str, path: str, key: str) -> CauseKey:
+    """How a check names a finding of ``rule`` (at ``path`` with ``key``) another may follow from."""
+    return (rule, path, key)
 
 
 def fingerprint(rule: str, path: str, key: str) -> str:

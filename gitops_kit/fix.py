@@ -8,9 +8,10 @@ Writes are atomic; ``--diff`` shows the change and writes nothing; a second run 
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator
 
 from . import safepaths, yamlio
@@ -33,15 +34,24 @@ class FileFix:
     created: bool = False  # a new file from the app blueprint
 
 
+class Unsafe(tuple):
+    """An edit that may undo a deliberate choice (an explicit ``selfHeal: false``): applied only
+    with ``--unsafe-fixes``. A tuple like any other edit, so that fixers may yield either."""
+
+
 def _object_at(model: RepoModel, path: str, line: int) -> K8sObject | None:
     sf = model.files.get(path)
     if sf is None:
         return None
-    for index, first, last in sf.doc_ranges():
+    # one index per model: marking every finding fixable or not must not scan all objects per finding
+    index = model.memo.get("fix_object_at")
+    if index is None:
+        index = model.memo["fix_object_at"] = {}
+        for obj in model.objects:
+            index.setdefault((id(obj.file), obj.doc), obj)
+    for doc, first, last in sf.doc_ranges():
         if first <= line <= last:
-            for obj in model.objects:
-                if obj.file is sf and obj.doc == index:
-                    return obj
+            return index.get((id(sf), doc))
     return None
 
 
@@ -57,7 +67,9 @@ def _fix_automated_sync(model: RepoModel, finding: Finding, params: dict[str, An
         return
     for key in params.get("require", ["prune", "selfHeal"]):
         if not (isinstance(automated, YMap) and automated.get(key) is True):
-            yield obj.doc, ("spec", "syncPolicy", "automated", key), True
+            edit = (obj.doc, ("spec", "syncPolicy", "automated", key), True)
+            # a key someone wrote (``selfHeal: false  # temporarily``) is a decision, not an omission
+            yield Unsafe(edit) if isinstance(automated, YMap) and key in automated else edit
 
 
 def _fix_sync_wave(model: RepoModel, finding: Finding, params: dict[str, Any]) -> Iterator[Edit]:
@@ -131,6 +143,8 @@ def _blueprint_file(blueprint: str, name: str, values: dict[str, Any]) -> str | 
     Not through cookiecutter, which renders into a temporary folder: ``--diff`` writes nothing at
     all. The bundled blueprints use plain Jinja on the ``cookiecutter`` context only, rendered here
     in Jinja's sandbox with the same settings (undefined is an error, trailing newline kept)."""
+    if _PREVIEW.get():
+        return ""  # only whether a fix is offered is asked: not worth a render per finding
     from jinja2 import StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
@@ -157,7 +171,26 @@ def _fix_resource_quota(model: RepoModel, finding: Finding, params: dict[str, An
         yield ("create", _bundle_file_fix(model, finding, "quota.yaml"))
 
 
+def _fix_layout(model: RepoModel, finding: Finding, params: dict[str, Any]) -> Iterator[Edit]:
+    """A source of this repository at an old URL or another revision: point it at repo.url@repo.branch.
+    Only the finding's own key is edited (another layout finding on the same line fixes nothing)."""
+    from .checks.layout import stale_sources
+
+    obj = _object_at(model, finding.path, finding.line)
+    app = next((a for a in model.applications if obj is not None and a.obj is obj), None)
+    if app is None or model.repo_url is None:
+        return
+    for st in stale_sources(model, app):
+        src = st.source
+        base = ("spec", "source") if src.index < 0 else ("spec", "sources", src.index)
+        if st.wrong_url and "repoURL" in src.data and src.pos("repoURL")[0] == finding.line:
+            yield obj.doc, (*base, "repoURL"), model.repo_url
+        if st.wrong_rev and "targetRevision" in src.data and src.pos("targetRevision")[0] == finding.line:
+            yield obj.doc, (*base, "targetRevision"), model.config.branch
+
+
 FIXERS: dict[str, Callable[[RepoModel, Finding, dict[str, Any]], Iterator[Any]]] = {
+    "layout": _fix_layout,
     "network-policy": _fix_network_policy,
     "resource-quota": _fix_resource_quota,
     "automated-sync": _fix_automated_sync,
@@ -166,8 +199,41 @@ FIXERS: dict[str, Callable[[RepoModel, Finding, dict[str, Any]], Iterator[Any]]]
 }
 
 
-def plan(model: RepoModel, findings: list[Finding], params: Callable[[str], dict[str, Any]]) -> list[FileFix]:
-    """The edits that would fix ``findings``, per file, verified but not written."""
+_PREVIEW: contextvars.ContextVar[bool] = contextvars.ContextVar("fix_preview", default=False)
+
+
+def fixability(model: RepoModel, finding: Finding, params: dict[str, Any]) -> str | None:
+    """"safe" when ``--fix`` offers a fix of ``finding``, "unsafe" when it needs ``--unsafe-fixes``
+    too, else None. Offered, not verified: :func:`plan` may still refuse an edit it cannot verify."""
+    fixer = FIXERS.get(finding.rule)
+    if fixer is None:
+        return None
+    token = _PREVIEW.set(True)
+    try:
+        edits = list(fixer(model, finding, params))
+    except Exception:  # noqa: BLE001 - a fixer that cannot judge a finding offers no fix of it
+        return None
+    finally:
+        _PREVIEW.reset(token)
+    offered = [e for e in edits if e[0] != "create" or isinstance(e[1], tuple)]
+    if not offered:
+        return None
+    return "unsafe" if any(isinstance(e, Unsafe) for e in offered) else "safe"
+
+
+def mark(model: RepoModel, findings: list[Finding], params: Callable[[str], dict[str, Any]]) -> list[Finding]:
+    """``findings`` with ``fix`` set on those ``--fix`` can repair (see :func:`fixability`)."""
+    out = []
+    for f in findings:
+        how = fixability(model, f, params(f.rule)) if f.rule in FIXERS else None
+        out.append(replace(f, fix=how) if how != f.fix else f)
+    return out
+
+
+def plan(model: RepoModel, findings: list[Finding], params: Callable[[str], dict[str, Any]],
+         unsafe: bool = False) -> list[FileFix]:
+    """The edits that would fix ``findings``, per file, verified but not written; the edits of
+    :class:`Unsafe` kind only with ``unsafe``."""
     by_path: dict[str, FileFix] = {}
     created: dict[str, FileFix] = {}
     for finding in findings:
@@ -175,6 +241,10 @@ def plan(model: RepoModel, findings: list[Finding], params: Callable[[str], dict
         if fixer is None:
             continue
         for edit in fixer(model, finding, params(finding.rule)):
+            if isinstance(edit, Unsafe):
+                if not unsafe:
+                    continue
+                edit = tuple(edit)
             if edit[0] == "create":
                 outcome = edit[1]
                 if isinstance(outcome, tuple) and outcome[0] not in created:
@@ -203,6 +273,15 @@ def plan(model: RepoModel, findings: list[Finding], params: Callable[[str], dict
     return sorted([*by_path.values(), *created.values()], key=lambda f: f.path)
 
 
+def _child(node: Any, key: Any) -> Any:
+    """``node[key]`` for a mapping key or a list index (``spec.sources[1]``), else None."""
+    if isinstance(node, dict):
+        return node.get(key)
+    if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        return node[key]
+    return None
+
+
 def _strip(data: Any, edits: list[Edit], index: int) -> Any:
     """The document with the edited keys removed, for comparing everything else."""
     data = yamlio.plain(data)  # new containers: safe to edit
@@ -211,7 +290,7 @@ def _strip(data: Any, edits: list[Edit], index: int) -> Any:
             continue
         node = data
         for key in path[:-1]:
-            node = node.get(key) if isinstance(node, dict) else None
+            node = _child(node, key)
             if node is None:
                 break
         if isinstance(node, dict):
@@ -243,7 +322,7 @@ def _verify(old: str, new: str, edits: list[Edit]) -> None:
                 continue
             node = db.data
             for key in path:
-                node = node.get(key) if isinstance(node, dict) else None
+                node = _child(node, key)
             if node != value:
                 raise yamlio.EditError(f"the edit of {'.'.join(map(str, path))} did not take")
 
@@ -266,7 +345,8 @@ def diff(model: RepoModel, fixes: list[FileFix], params: Callable[[str], dict[st
             continue
         hide_a = _secret_lines(ff.path, old, sf, secret_params)
         hide_b = _secret_lines(ff.path, ff.new_text, None, secret_params)
-        out.append(f"--- a/{ff.path}\n+++ b/{ff.path}\n")
+        # a new file comes from /dev/null, as git and patch(1) expect of a creation
+        out.append(f"--- {'/dev/null' if ff.created else 'a/' + ff.path}\n+++ b/{ff.path}\n")
         for group in groups:
             first, last = group[0], group[-1]
             out.append(f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n")

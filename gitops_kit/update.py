@@ -31,8 +31,11 @@ STATEFUL_CHECKLIST = (
     "take a fresh database dump immediately before the sync, kept off the resource being changed",
     "check every stateful CR the chart emits has a retain policy (cleanupPolicy: Skip, "
     "databaseReclaimPolicy: retain, PVC retention Retain)",
-    "set prune: false on the Application for the first sync; check status.operationState.syncResult "
-    "for pruned stateful resources before re-enabling it",
+    "for the first sync, switch prune off as a recorded exception (automated-sync requires prune: true): "
+    "in the Application's syncPolicy.automated, put `# gitops-kit: disable=automated-sync "
+    "reason=\"first sync of the update: prune off until the sync result is checked\"` on the line above "
+    "`prune: false`; check status.operationState.syncResult for pruned stateful resources, then remove "
+    "both lines",
 )
 
 # Everything below comes from the repository under review, which is untrusted: a value that git or

@@ -15,7 +15,9 @@ def base_repo(tmp_path_factory) -> Path:
     from gitops_kit.cli import main
 
     target = tmp_path_factory.mktemp("base") / "gitops"
-    assert main(["init", str(target)]) == 0
+    # With where CI gets gitops-kit from: without it, lint reports the CI placeholder.
+    assert main(["init", str(target), "--tool-source",
+                 "git+https://gitlab.example.com/platform/gitops-kit.git@v0.1.0"]) == 0
     return target
 
 

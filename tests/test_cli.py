@@ -68,7 +68,9 @@ def test_exit_1_on_error_and_text_format(tmp_path, capsys):
     code, out, _ = run(["lint", str(repo), "--select", "automated-sync"], capsys)
     assert code == 1
     assert "argo/apps/demo-app.yaml:10:17: error [automated-sync]" in out
-    assert out.strip().splitlines()[-1].startswith("1 error(s)")
+    # the summary, then (as ruff does) what --fix could repair
+    assert out.strip().splitlines()[-2].startswith("1 error(s)")
+    assert out.strip().splitlines()[-1].startswith("[*] 0 fixable")
 
 
 def test_exit_0_when_clean_for_selected_rule(tmp_path, capsys):

@@ -32,7 +32,8 @@ def make(tmp_path: Path, text: str = APP) -> Path:
 
 def test_fix_sets_prune_and_self_heal_keeping_comments(tmp_path, capsys):
     path = make(tmp_path)
-    code = main(["lint", str(tmp_path), "--select", "automated-sync", "--fix"])
+    # prune: false is written out: setting it is an unsafe fix (issue 15 item 11)
+    code = main(["lint", str(tmp_path), "--select", "automated-sync", "--fix", "--unsafe-fixes"])
     assert code == 0, capsys.readouterr()
     text = path.read_text()
     assert "# Application for demo: keep this comment\n" in text
@@ -42,14 +43,14 @@ def test_fix_sets_prune_and_self_heal_keeping_comments(tmp_path, capsys):
     assert data["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
     # idempotent: a second run changes nothing
     before = path.read_bytes()
-    assert main(["lint", str(tmp_path), "--select", "automated-sync", "--fix"]) == 0
+    assert main(["lint", str(tmp_path), "--select", "automated-sync", "--fix", "--unsafe-fixes"]) == 0
     assert path.read_bytes() == before
 
 
 def test_diff_writes_nothing(tmp_path, capsys):
     path = make(tmp_path)
     before = path.read_bytes()
-    code = main(["lint", str(tmp_path), "--select", "automated-sync", "--fix", "--diff"])
+    code = main(["lint", str(tmp_path), "--select", "automated-sync", "--fix", "--diff", "--unsafe-fixes"])
     out = capsys.readouterr().out
     assert code == 1 and "+      prune: true" in out and "+      selfHeal: true" in out
     assert path.read_bytes() == before

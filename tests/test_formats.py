@@ -57,14 +57,15 @@ def test_codequality_fields(repo, capsys):
     assert len({i["fingerprint"] for i in issues}) == len(issues)
 
 
-def test_junit_one_case_per_file_and_rule(repo, capsys):
+def test_junit_one_failed_case_per_file_with_findings_and_one_passed_case_per_rule(repo, capsys):
     _, out = lint_out(["lint", str(repo), "--format", "junit", "--select", "automated-sync,yaml-syntax"], capsys)
     root = ET.fromstring(out)
     cases = [(c.get("classname"), c.get("name"), c.find("failure") is not None) for c in root.iter("testcase")]
     assert ("argo/apps/demo-app.yaml", "automated-sync", True) in cases
     assert ("dup.yaml", "yaml-syntax", True) in cases
-    assert ("dup.yaml", "automated-sync", False) in cases
-    assert len(cases) == 4 and root.get("failures") == "2"
+    assert ("gitops-kit", "automated-sync: 1 file(s) without findings", False) in cases
+    assert ("gitops-kit", "yaml-syntax: 1 file(s) without findings", False) in cases
+    assert len(cases) == 4 and root.get("failures") == "2" and root.get("tests") == "4"
 
 
 def test_github_annotations(repo, capsys):

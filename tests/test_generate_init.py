@@ -18,6 +18,9 @@ from gitops_kit.generate.plan import shipped_config
 from gitops_kit.generate.render import blueprints_root
 
 CRD = SHARED / "upstream" / "argo-cd" / "application-crd.yaml"
+# The reference (and these fixtures) name where CI and pre-commit get gitops-kit from: without
+# --tool-source, init writes a CI placeholder that lint reports (tests/test_everyday_generate.py).
+TOOL_SOURCE = "git+https://gitlab.example.com/platform/gitops-kit.git@v0.1.0"
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +28,7 @@ def seed_repo(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("seed") / "gitops"
     from gitops_kit.cli import main
 
-    assert main(["init", str(target), "--platform", "seed"]) == 0
+    assert main(["init", str(target), "--platform", "seed", "--tool-source", TOOL_SOURCE]) == 0
     return target
 
 
@@ -34,7 +37,7 @@ def bare_repo(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("bare") / "gitops"
     from gitops_kit.cli import main
 
-    assert main(["init", str(target)]) == 0
+    assert main(["init", str(target), "--tool-source", TOOL_SOURCE]) == 0
     return target
 
 
@@ -45,7 +48,7 @@ def test_reference_is_exactly_what_init_platform_seed_generates(seed_repo):
     differ = sorted(rel for rel in set(generated) & set(reference) if generated[rel] != reference[rel])
     assert (missing, extra, differ) == ([], [], []), (
         "examples/reference/ drifted from the blueprints: regenerate it with "
-        "`gitops-kit init DIR --platform seed` and copy DIR over it "
+        f"`gitops-kit init DIR --platform seed --tool-source {TOOL_SOURCE}` and copy DIR over it "
         f"(only in the reference: {missing}; only generated: {extra}; different: {differ})")
 
 
@@ -66,7 +69,7 @@ def test_options_reach_every_file_and_still_lint_clean(tmp_path, capsys):
     target = tmp_path / "acme"
     code, out, err = run(capsys, "init", target, "--domain", "acme.io", "--repo-url",
                          "git@git.acme.io:ops/cluster.git", "--branch", "main", "--k8s-version", "1.30",
-                         "--platform", "seed")
+                         "--platform", "seed", "--tool-source", "git+https://git.acme.io/ops/gitops-kit.git@v0.1.0")
     assert code == 0, out + err
     assert findings(target) == []
     config = (target / ".gitops-kit.yaml").read_text()

@@ -201,13 +201,21 @@ def test_this_repository_in_other_spellings_is_checked(tmp_path, repo):
     assert [h.pos[0] for h in hits(layout, model, FILEBROWSER)] == [line_of(files[FILEBROWSER], "manifests/nope")]
 
 
-@pytest.mark.parametrize("repo,revision", [("https://github.com/example/other.git", "master"),
-                                           ("https://gitlab.example.com/platform/gitops.git", "release-2"),
-                                           ("https://gitlab.example.com/platform/gitops.git", "v1.4.0")])
+@pytest.mark.parametrize("repo,revision", [("https://github.com/example/other.git", "master")])
 def test_other_repositories_and_revisions_are_not_checked(tmp_path, repo, revision):
-    # Another revision of this repository may hold files the working tree does not.
     model = make_model(tmp_path, _manifests_source(repo, revision, "apps/manifests/nope"))
     assert hits(layout, model, FILEBROWSER) == []
+
+
+@pytest.mark.parametrize("revision", ["release-2", "v1.4.0"])
+def test_this_repository_at_another_revision_is_reported_not_its_paths(tmp_path, revision):
+    # Issue 15: a source of this repository must read repo.branch (it deploys what is linted);
+    # its paths are not checked, since another revision may hold files the working tree does not.
+    files = _manifests_source("https://gitlab.example.com/platform/gitops.git", revision, "apps/manifests/nope")
+    model = make_model(tmp_path, files)
+    found = hits(layout, model, FILEBROWSER)
+    assert [h.pos[0] for h in found] == [line_of(files[FILEBROWSER], f"targetRevision: {revision}")]
+    assert f'at revision "{revision}", not repo.branch "master"' in found[0].message
 
 
 @pytest.mark.parametrize("revision", ["HEAD", "''", "master"])

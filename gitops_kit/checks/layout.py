@@ -3,16 +3,19 @@
 Roots exist and render exactly their layer's directory (the first root also renders the other
 roots, so one ``kubectl apply`` brings up everything); child Applications sit in a layer
 directory in ``<name>-app.yaml``; every source path and value file of this repository exists;
-every Application lives in ArgoCD's namespace.
+every Application lives in ArgoCD's namespace; every source that reads this repository (a path or
+``ref`` source whose files are here) reads it at ``repo.url`` and ``repo.branch``; the CI that
+``gitops-kit init`` wrote installs gitops-kit from a real source, not its placeholder.
 """
 
 from __future__ import annotations
 
 import posixpath
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 from ..config import LayerSpec
-from ..findings import Hit, show
+from ..findings import Hit, Severity, show
 from ..model import AppSource, Application, RepoModel
 from ..yamlio import YMap
 from ._apps import Pos, argo_glob, directory_opts, glob_match, name_pos, norm_path, source_includes
@@ -26,7 +29,8 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     yield from _placement(model)
     yield from _argocd_namespace(model)
     yield from _paths_exist(model)
-
+    yield from _stale_sources(model)
+    yield from _ci_tool_source(model)
 
 
 # --- roots ---------------------------------------------------------------------------------------
@@ -90,6 +94,8 @@ def _root_sources(model: RepoModel, spec: LayerSpec, is_first: bool, root: Appli
     known = model.repo_url is not None
     mine = [s for s in root.sources
             if s.chart is None and s.path is not None and (not known or model.is_this_repo(s.repo_url))]
+    if not mine and any(st.wrong_url for st in stale_sources(model, root)):
+        return  # its source is this repository under another URL: _stale_sources names the fix
     if not mine:
         yield Hit(root.path, _source_key_pos(root), f"root {root.label} has no source path in this repository, "
                   f"so it cannot deploy {spec.dir}/", app=root.name or None, key=f"{ident}:root-source")
@@ -248,3 +254,96 @@ def _value_file_path(model: RepoModel, source: AppSource, refs: dict[str, AppSou
     if "$" in rel:
         return None  # ArgoCD substitutes build environment variables here
     return rel
+
+
+# --- sources of this repository at another URL or revision ---------------------------------------
+
+@dataclass(frozen=True)
+class Stale:
+    """A source that reads this repository's files but not at ``repo.url``@``repo.branch``."""
+
+    source: AppSource
+    wrong_url: bool
+    wrong_rev: bool
+
+
+def _reads_our_files(model: RepoModel, app: Application, source: AppSource) -> bool:
+    """Whether a source of another URL names files of this repository: its path exists here, or
+    the ``$ref/...`` value files read through it do. Then it is this repository under an old URL
+    (``repo.url`` changed after init) rather than another repository."""
+    path = source.path
+    if path is not None and norm_path(path) not in ("", ".") and model.exists(path):
+        return True
+    if source.ref:
+        prefix = f"${source.ref}/"
+        for other in app.sources:
+            for value_file, _ in other.value_files():
+                if value_file.startswith(prefix) and model.exists(value_file[len(prefix):]):
+                    return True
+    return False
+
+
+def stale_sources(model: RepoModel, app: Application) -> list[Stale]:
+    """The path and ``ref`` sources of ``app`` that read this repository elsewhere than
+    ``repo.url``@``repo.branch`` (``HEAD`` and no revision count as the branch)."""
+    if model.repo_url is None:
+        return []
+    out = []
+    for source in app.sources:
+        if source.chart is not None or (source.path is None and not source.ref):
+            continue
+        wrong_url = not model.is_this_repo(source.repo_url)
+        if wrong_url and not _reads_our_files(model, app, source):
+            continue  # another repository: its files are not ours to judge
+        wrong_rev = not _same_tree(model, source)
+        if wrong_url or wrong_rev:
+            out.append(Stale(source, wrong_url, wrong_rev))
+    return out
+
+
+def _stale_sources(model: RepoModel) -> Iterator[Hit]:
+    url, branch = model.repo_url, model.config.branch
+    for app in model.applications:
+        ident = app.obj.identity()
+        for st in stale_sources(model, app):
+            s = st.source
+            what = f"path {show(s.path)}" if s.path is not None else f"ref {show(s.ref)}"
+            fix = "; `gitops-kit lint --fix` rewrites it"
+            if st.wrong_url:
+                yield Hit(app.path, s.pos("repoURL") if "repoURL" in s.data else s.pos(),
+                          f"Application {app.label}: source {what} reads this repository's files from "
+                          f"{show(s.repo_url)}, not repo.url {show(url)} (.gitops-kit.yaml){fix}",
+                          app=app.name or None, key=f"{ident}:repo-url:{s.index}")
+            if st.wrong_rev:
+                yield Hit(app.path, s.pos("targetRevision"),
+                          f"Application {app.label}: source {what} reads this repository at revision "
+                          f"{show(s.target_revision)}, not repo.branch {show(branch)}: it deploys what that "
+                          f"revision holds, not what is linted here{fix}",
+                          app=app.name or None, key=f"{ident}:revision:{s.index}")
+
+
+# --- the CI that init wrote ----------------------------------------------------------------------
+
+CI_FILE = ".gitlab-ci.yml"
+TOOL_VARIABLE = "GITOPS_KIT_SOURCE"
+
+
+def _ci_tool_source(model: RepoModel) -> Iterator[Hit]:
+    """`gitops-kit init` without --tool-source writes an angle-bracketed placeholder where CI
+    installs gitops-kit from: reported (a warning: the repository itself is fine) until set."""
+    sf = model.files.get(CI_FILE)
+    if sf is None:
+        return
+    for doc in sf.documents:
+        data = doc.data
+        if not isinstance(data, YMap):
+            continue
+        for holder in [data, *(v for v in data.values() if isinstance(v, YMap))]:
+            variables = holder.get("variables")
+            value = variables.get(TOOL_VARIABLE) if isinstance(variables, YMap) else None
+            if isinstance(value, str) and value.strip().startswith("<") and value.strip().endswith(">"):
+                yield Hit(CI_FILE, variables.value_pos(TOOL_VARIABLE),
+                          f"{TOOL_VARIABLE} is a placeholder: CI cannot install gitops-kit. Set it to a tag of "
+                          "gitops-kit's git repository (\"git+https://HOST/GROUP/gitops-kit.git@vX.Y.Z\") "
+                          "or a version on your internal index with PIP_INDEX_URL (gitops-kit init --tool-source)",
+                          key=f"ci:{TOOL_VARIABLE}", severity=Severity.WARNING)

@@ -5,9 +5,27 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from ..findings import Hit
-from ..model import RepoModel
+from ..findings import CauseKey, Hit, cause_key
+from ..model import Application, RepoModel
 from ._apps import namespace_problem
+
+RULE = "namespace-suffix"
+
+
+def _key(app: Application) -> str:
+    return f"{app.obj.identity()}:spec.destination.namespace"
+
+
+def namespace_causes(app: Application) -> tuple[CauseKey, ...]:
+    """The findings a wrong destination namespace of ``app`` gives at the Application: a finding
+    that only follows from that namespace (a policy or quota missing there, bundle objects in
+    another namespace) names them as its possible causes."""
+    from .one_app_per_namespace import shares_key
+
+    causes = [cause_key(RULE, app.path, _key(app))]
+    if app.dest_namespace:
+        causes.append(cause_key("one-app-per-namespace", app.path, shares_key(app, app.dest_namespace)))
+    return tuple(causes)
 
 
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
@@ -20,4 +38,4 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
         if problem is not None:
             label = repr(app.name) if app.name else f"in {app.path}"
             yield Hit(app.path, dest.value_pos("namespace"), f"Application {label}: {problem}",
-                      app=app.name or None, key=f"{app.obj.identity()}:spec.destination.namespace")
+                      app=app.name or None, key=_key(app))

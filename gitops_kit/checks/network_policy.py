@@ -12,6 +12,8 @@ from ..findings import Hit, show
 from ..model import K8sObject, RepoModel
 from ..yamlio import YMap, YSeq
 from ._workloads import bundle_of_path, bundle_owners, by_namespace, is_int, owned_namespaces
+from ._focus import bundle_dirs, bundle_in_focus
+from .namespace_suffix import namespace_causes
 
 DNS_PORT_NAMES = ("dns", "dns-tcp")
 DNS_PROTOCOLS = ("UDP", "TCP")
@@ -23,19 +25,27 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
 
     # A policy in a bundle that names another namespace protects the wrong namespace.
     man_prefix = model.config.manifests_dir + "/"
+    elsewhere: set[int] = set()  # id() of the apps whose bundle puts policies in another namespace
     for pol in policies:
-        if not pol.path.startswith(man_prefix) or pol.namespace is None or not model.in_focus(pol.path):
+        if not pol.path.startswith(man_prefix) or pol.namespace is None:
             continue
         app = owners.app(bundle_of_path(model, pol.path))
         if app is None or app.dest_namespace is None or pol.namespace == app.dest_namespace:
             continue
+        elsewhere.add(id(app))
+        # the finding is as much about the Application's destination as about the policy
+        if not (model.in_focus(pol.path) or model.in_focus(app.path)):
+            continue
         yield Hit(pol.path, pol.metadata.value_pos("namespace"),
                   f"NetworkPolicy {show(pol.name)} in the bundle of app {app.name!r} is in namespace "
                   f"{show(pol.namespace)}, not the app's namespace {show(app.dest_namespace)}",
-                  app=app.name, key=f"{pol.identity()}:metadata.namespace")
+                  app=app.name, key=f"{pol.identity()}:metadata.namespace",
+                  related=((app.path, app.destination.value_pos("namespace")),), causes=namespace_causes(app))
 
-    # a missing policy is reported at the Application: a focused run judges only those in focus
-    judged = [o for o in owned_namespaces(model) if model.in_focus(o.app.path)]
+    # a missing policy is reported at the Application: a focused run judges those in focus and
+    # those with a focused file (a staged deletion included) in their bundle
+    judged = [o for o in owned_namespaces(model)
+              if model.in_focus(o.app.path) or bundle_in_focus(model, owners.bundle(o.app))]
     if not judged:
         return
     index = by_namespace(model, policies, owners)
@@ -50,9 +60,15 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
                             "policyTypes [Egress], no egress rules)"))
         if not any(_allows_dns(p) for p in found):
             missing.append(("allow-dns-egress", "egress NetworkPolicy allowing DNS (port 53 UDP/TCP)"))
+        if not missing:
+            continue
+        related = tuple((d, (1, 1)) for d in bundle_dirs(model, owners.bundle(owned.app)))
+        # the bundle's policies went to another namespace: the destination is the likelier culprit
+        causes = namespace_causes(owned.app) if id(owned.app) in elsewhere else ()
         for name, what in missing:
             yield Hit(owned.app.path, owned.pos, f"namespace {show(owned.namespace)} of app {owned.app.name!r} "
-                      f"has no {what}", app=owned.app.name, key=f"{owned.key}:{name}")
+                      f"has no {what}", app=owned.app.name, key=f"{owned.key}:{name}", related=related,
+                      causes=causes)
 
 
 def _all_pods(selector: Any) -> bool:

@@ -17,6 +17,11 @@ def _owns(model: RepoModel, app: Application) -> bool:
     return bool(spec and spec.owns_namespaces)
 
 
+def shares_key(app: Application, namespace: str) -> str:
+    """The fingerprint key of the finding that ``app`` shares ``namespace`` with another app."""
+    return f"{app.obj.identity()}:shares:{namespace}"
+
+
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     by_namespace: dict[str, list[Application]] = {}
     for app in model.child_apps():
@@ -31,4 +36,6 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
             yield Hit(app.path, app.destination.value_pos("namespace"),
                       f"Application {label} deploys into namespace {namespace!r}, already used by Application "
                       f"{first.name!r} ({first.path}): one app per namespace",
-                      app=app.name or None, key=f"{app.obj.identity()}:shares:{namespace}")
+                      app=app.name or None, key=shares_key(app, namespace),
+                      # the first app's file: a commit that moves it into this namespace caused this
+                      related=((first.path, first.destination.value_pos("namespace")),))

@@ -25,9 +25,28 @@ LITERAL = "a literal value"
 
 
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
+    manifests = model.config.manifests_dir.strip("/") + "/"
     for path, sf in model.files.items():
         if model.in_focus(path):
-            yield from file_hits(path, sf, params)
+            hits = file_hits(path, sf, params)
+            yield from (_outside_avp(h, manifests) for h in hits) if path.startswith(manifests) else hits
+
+
+# The advice of file_hits' messages, which is wrong where argocd-vault-plugin does not render: a
+# placeholder there reaches the cluster as the literal string (and avp-placeholder reports it).
+_PLACEHOLDER_ADVICE = (", not a Vault <path:...> placeholder", "; use a Vault <path:...> placeholder",
+                       "; use valueFrom.secretKeyRef or a Vault <path:...> placeholder")
+
+
+def _outside_avp(hit: Hit, manifests: str) -> Hit:
+    """``hit`` with the advice for a file in the manifests directory, which AVP never renders."""
+    message = hit.message
+    cut = min((i for i in (message.find(a) for a in _PLACEHOLDER_ADVICE) if i >= 0), default=len(message))
+    advice = (f"; {manifests} is not rendered by argocd-vault-plugin, so a Vault placeholder here would "
+              "reach the cluster as is: reference a Secret that exists (valueFrom.secretKeyRef, existingSecret), "
+              "or move this Secret into the app's umbrella chart (apps/helm/<app>/templates/, rendered by "
+              "avp-helm) with a <path:...> placeholder")
+    return Hit(hit.path, hit.pos, message[:cut] + advice, app=hit.app, key=hit.key, severity=hit.severity)
 
 
 def file_hits(path: str, sf: SourceFile, params: dict[str, Any]) -> Iterator[Hit]:

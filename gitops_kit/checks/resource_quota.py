@@ -11,15 +11,19 @@ from typing import Any, Iterator
 from ..findings import Hit, show
 from ..model import K8sObject, RepoModel
 from ..yamlio import YMap
-from ._workloads import bundle_owners, by_namespace, owned_namespaces
+from ._focus import bundle_dirs, bundle_in_focus
+from ._workloads import bundle_of_path, bundle_owners, by_namespace, owned_namespaces
+from .namespace_suffix import namespace_causes
 
 
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
-    # findings stand at the Application: a focused run judges only the Applications in focus
-    judged = [o for o in owned_namespaces(model) if model.in_focus(o.app.path)]
+    # findings stand at the Application: a focused run judges the Applications in focus and those
+    # with a focused file (a staged deletion included) in their bundle
+    owners = bundle_owners(model)
+    judged = [o for o in owned_namespaces(model)
+              if model.in_focus(o.app.path) or bundle_in_focus(model, owners.bundle(o.app))]
     if not judged:
         return
-    owners = bundle_owners(model)
     quotas = [o for o in model.kind("ResourceQuota") if o.api_version == "v1"]
     index = by_namespace(model, quotas, owners)
     for owned in judged:
@@ -27,9 +31,15 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
         if any(_limits(q) for q in found):
             continue
         empty = " (only a ResourceQuota with an empty spec.hard, which limits nothing)" if found else ""
+        bundle = owners.bundle(owned.app)
+        # the bundle's quota went to another namespace: the destination is the likelier culprit
+        moved = any(q.namespace and q.namespace != owned.namespace and bundle_of_path(model, q.path) == bundle
+                    for q in quotas) if bundle else False
         yield Hit(owned.app.path, owned.pos, f"namespace {show(owned.namespace)} of app {owned.app.name!r} has no "
                   f"ResourceQuota{empty}: one runaway workload can starve every other app on the node",
-                  app=owned.app.name, key=f"{owned.key}:quota")
+                  app=owned.app.name, key=f"{owned.key}:quota",
+                  related=tuple((d, (1, 1)) for d in bundle_dirs(model, bundle)),
+                  causes=namespace_causes(owned.app) if moved else ())
 
 
 def _limits(quota: K8sObject) -> bool:

@@ -91,10 +91,11 @@ def _ordering(model: RepoModel, waves: dict[int, int | None]) -> Iterator[Hit]:
             mine, theirs = order[app.layer], order[dep.layer]
             if theirs > mine:
                 yield Hit(app.path, app.wave_pos(), f"Application {name!r} (layer {app.layer!r}) must come after "
-                          f"{dep_name!r}, which is in the later layer {dep.layer!r}", app=name, key=key)
+                          f"{dep_name!r}, which is in the later layer {dep.layer!r}", app=name, key=key,
+                          related=((dep.path, dep.wave_pos()),))
             elif theirs == mine:
                 a, d = waves.get(id(app)), waves.get(id(dep))
                 if a is not None and d is not None and a <= d:
                     yield Hit(app.path, app.wave_pos(), f"Application {name!r} has sync-wave {a}, not after "
                               f"{dep_name!r} (wave {d}) in layer {app.layer!r}: give it a higher wave",
-                              app=name, key=key)
+                              app=name, key=key, related=((dep.path, dep.wave_pos()),))

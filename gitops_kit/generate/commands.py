@@ -24,23 +24,30 @@ def interactive(no_input: bool) -> bool:
 @click.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--domain", default="example.com", show_default=True, help="DNS domain of the cluster's services.")
-@click.option("--repo-url", default="https://gitlab.example.com/platform/gitops.git", show_default=True,
-              help="URL of the repository, which every Application points back to.")
+@click.option("--repo-url", metavar="URL",
+              help="URL of the repository, which every Application points back to  [default: a placeholder, "
+                   "https://gitlab.example.com/platform/gitops.git, that init's output and .gitops-kit.yaml name "
+                   "as one; set repo.url later and `lint --fix` rewrites the Applications]")
 @click.option("--branch", default="master", show_default=True, help="Branch ArgoCD follows.")
 @click.option("--tier-label", metavar="KEY", help="Node label that selects a tier  [default: DOMAIN/role]")
 @click.option("--k8s-version", metavar="X.Y", help="Target Kubernetes version  [default: the shipped default]")
 @click.option("--platform", type=click.Choice(["none", "seed"]), default="none", show_default=True,
               help="seed: also every app of the write-up's three layer tables (25 apps).")
+@click.option("--tool-source", metavar="SPEC",
+              help="Where the generated CI and pre-commit get gitops-kit from: git+URL@TAG (a tag of gitops-kit's "
+                   "git repository: CI pip-installs it, pre-commit uses its hook at TAG) or "
+                   "'gitops-kit==X.Y.Z --index-url URL' (your internal index; pre-commit runs gitops-kit from PATH)  "
+                   "[default: a CI placeholder that lint reports, and a pre-commit hook running gitops-kit from PATH]")
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
 @click.option("--force", is_flag=True, help="Replace files that already exist.")
-def init(directory: Path, domain: str, repo_url: str, branch: str, tier_label: str | None,
-         k8s_version: str | None, platform: str, dry_run: bool, force: bool) -> None:
+def init(directory: Path, domain: str, repo_url: str | None, branch: str, tier_label: str | None,
+         k8s_version: str | None, platform: str, tool_source: str | None, dry_run: bool, force: bool) -> None:
     """Generate a three-layer GitOps repository in DIRECTORY (lint-clean by construction)."""
     from .execute import run_init
     from .plan import InitOptions
 
     opts = InitOptions(directory=directory, domain=domain, repo_url=repo_url, branch=branch,
-                       tier_label=tier_label, k8s_version=k8s_version, platform=platform)
+                       tier_label=tier_label, k8s_version=k8s_version, platform=platform, tool_source=tool_source)
     raise SystemExit(run_init(opts, dry_run=dry_run, force=force, echo=click.echo))
 
 
@@ -61,7 +68,10 @@ def init(directory: Path, domain: str, repo_url: str, branch: str, tier_label: s
 @click.option("--after", multiple=True, metavar="APP",
               help="An app this one syncs after (repeatable), registered in .gitops-kit.yaml.")
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
-@click.option("--force", is_flag=True, help="Replace the app's files if they exist.")
+@click.option("--force", is_flag=True,
+              help="Replace the app's whole bundle if it exists: also deletes (and lists) the files of its "
+                   "Application and apps/helm/NAME/ the new bundle does not have, e.g. another pattern's; "
+                   "your files in apps/manifests/NAME/ stay. One all-or-nothing write, then a lint of the bundle.")
 @click.option("--no-input", is_flag=True, help="Never prompt; fail on a missing value.")
 @click.option("--repo", "repo", type=click.Path(file_okay=False, path_type=Path),
               help="The repository  [default: the one containing the current directory]")

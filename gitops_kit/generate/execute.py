@@ -31,6 +31,8 @@ def run_init(opts: InitOptions, *, dry_run: bool, force: bool, echo: Echo) -> in
         if not force:
             refuse_conflicts(found, f"init {target}")
         _show_dry_run(plan, echo, f"init {target}")
+        for note in plan.notes:
+            echo(f"placeholder: {note}")
         return 0
     made = _make_dirs(target)
     try:
@@ -47,6 +49,8 @@ def run_init(opts: InitOptions, *, dry_run: bool, force: bool, echo: Echo) -> in
                 pass
         raise
     echo(f"init: wrote {len(written)} file(s) in {target}: {plan.summary}")
+    for note in plan.notes:
+        echo(f"placeholder: {note}")
     code = _lint(target, None, echo)
     echo("next steps: review the repository, push it to the repository URL, then follow README.md "
          "(infra/ for the nodes, `kubectl apply -f argo/root-bootstrap.yaml` for the platform).")
@@ -64,29 +68,45 @@ def run_new_app(root: Path, opts: NewAppOptions, *, dry_run: bool, force: bool, 
 def _run_new_app(root: Path, opts: NewAppOptions, *, dry_run: bool, force: bool, echo: Echo) -> int:
     what = f"new-app {opts.name}"
     if dry_run:
-        plan = plan_new_app(root, opts)
+        plan = plan_new_app(root, opts, replace=force)
         check_targets(root, plan.changes)  # what the real run would refuse, a dry run refuses
         if not force:
             refuse_conflicts(conflicts(root, plan.changes), what)
         _show_dry_run(plan, echo, what)
         return 0
     with lock(root):
-        plan = plan_new_app(root, opts)
+        plan = plan_new_app(root, opts, replace=force)
         check_targets(root, plan.changes)
         if not force:
             refuse_conflicts(conflicts(root, plan.changes), what)
         check_edits(root, plan.changes)
         listing = describe(root, plan.changes, dry_run=False)
         written = apply(root, plan.changes)
-    echo(f"{what}: wrote {len(written)} file(s) ({plan.summary}):")
+    deleted = sum(ch.delete for ch in plan.changes)
+    echo(f"{what}: wrote {len(written)} file(s)" + (f", deleted {deleted}" if deleted else "") + f" ({plan.summary}):")
     echo(listing)
-    code = _lint(root, written, echo)
+    code = _lint(root, _bundle_files(root, plan, written), echo)
     echo(_next_steps(plan))
     return code
 
 
+def _bundle_files(root: Path, plan: Plan, written: list[str]) -> list[str]:
+    """What the post-write lint covers: the written files and the app's whole bundle as it now is
+    (files kept from before are part of what gets deployed)."""
+    from ..config import load
+    from .plan import bundle_paths
+
+    app = plan.app
+    assert app is not None
+    rels = dict.fromkeys(written)
+    rels.update(dict.fromkeys(bundle_paths(root, load(root), app.name, app.layer)))
+    return list(rels)
+
+
 def _show_dry_run(plan: Plan, echo: Echo, what: str) -> None:
-    echo(f"dry run: {what} would write {len(plan.changes)} file(s) in {plan.root} ({plan.summary}):")
+    deleted = sum(ch.delete for ch in plan.changes)
+    echo(f"dry run: {what} would write {len(plan.changes) - deleted} file(s)"
+         + (f" and delete {deleted}" if deleted else "") + f" in {plan.root} ({plan.summary}):")
     echo(describe(plan.root, plan.changes, dry_run=True))
     echo("nothing was written.")
 
@@ -116,7 +136,7 @@ def _lint(root: Path, written: list[str] | None, echo: Echo) -> int:
 
     paths = [str(root)] if written is None else [str(root / rel) for rel in written]
     report = lint(paths)
-    scope = "the repository" if written is None else "the written files"
+    scope = "the repository" if written is None else "the app's files"
     text = render("text", report).rstrip("\n")
     echo(f"lint ({scope}, full catalog): " + (text.split("\n")[-1] if not report.findings else ""))
     if report.findings:

@@ -9,6 +9,7 @@ names Kubernetes reserves, the shape of a URL or a git branch) is here.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from ..checks._apps import is_dns1123_label, namespace_problem, version_problem
@@ -30,6 +31,16 @@ _DOMAIN = re.compile(r"(?=.{1,253}\Z)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9
 _LABEL_NAME = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?")
 _K8S_VERSION = re.compile(r"1\.[0-9]{1,2}")
 _SECRET_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+# --tool-source. Its parts land in a CI shell line and in YAML, so only URL characters pass: no
+# quote, space, '$', '#' or backtick that could end a string, start a comment or expand.
+_URL_CHARS = r"[A-Za-z0-9._~%+/:@=-]"
+_TOOL_GIT = re.compile(rf"(?:gitops-kit\s*@\s*)?git\+(?P<url>(?:https?|ssh|git|file)://{_URL_CHARS}+?)"
+                       r"@(?P<rev>[A-Za-z0-9_][A-Za-z0-9._/+-]*)")
+_TOOL_INDEX = re.compile(rf"gitops-kit==(?P<version>[0-9][A-Za-z0-9.+!-]*)\s+--index-url\s+"
+                         rf"(?P<index>https?://{_URL_CHARS}+)")
+# What the generated CI installs when init had no --tool-source: not a pip requirement, so pip
+# fails on it at once and never asks any index for a project of that name; lint reports it.
+TOOL_SOURCE_PLACEHOLDER = "<set me: gitops-kit init --tool-source, see the comment above>"
 
 
 def app_name(name: str) -> None:
@@ -133,3 +144,41 @@ def kv_cli_path(path: str) -> str:
     """``kv/data/x`` as the ``vault kv`` command spells it (``kv/x``: it adds data/ for KV v2)."""
     mount, sep, rest = path.partition("/data/")
     return f"{mount}/{rest}" if sep and "/" not in mount else path
+
+
+@dataclass(frozen=True)
+class ToolSource:
+    """Where the generated CI and pre-commit get gitops-kit from (``init --tool-source``)."""
+
+    requirement: str  # what CI passes to pip install
+    index_url: str = ""  # PIP_INDEX_URL of the CI job ("" keeps pip's configured index)
+    hook_repo: str = ""  # the pre-commit repo and rev ("": a local hook on PATH)
+    hook_rev: str = ""
+
+    @property
+    def placeholder(self) -> bool:
+        return self.requirement == TOOL_SOURCE_PLACEHOLDER
+
+
+def tool_source(spec: str | None) -> ToolSource:
+    """``--tool-source``: ``git+URL@REV`` (a tag of a gitops-kit repository: CI pip-installs it,
+    pre-commit uses that repository's hook at REV) or ``gitops-kit==X.Y.Z --index-url URL`` (an
+    internal index: CI installs from it only; pre-commit runs the gitops-kit on PATH).
+
+    No spec gives the placeholder. A bare ``gitops-kit==X.Y.Z`` is refused: installed from the
+    public index, whoever registers that name there would run code in every pipeline."""
+    if spec is None:
+        return ToolSource(TOOL_SOURCE_PLACEHOLDER)
+    text = spec.strip()
+    m = _TOOL_GIT.fullmatch(text)
+    if m and ".." not in m["rev"] and not m["rev"].endswith((".lock", "/", ".")):
+        # The bare VCS form: pip reads the name from the package (PEP 508 "name @ git+file:///..." is
+        # refused by some pip versions, which want a host in the URL).
+        return ToolSource(f"git+{m['url']}@{m['rev']}", hook_repo=m["url"], hook_rev=m["rev"])
+    m = _TOOL_INDEX.fullmatch(text)
+    if m:
+        return ToolSource(f"gitops-kit=={m['version']}", index_url=m["index"])
+    raise UsageError(
+        f"--tool-source {spec!r}: give git+URL@TAG (e.g. git+https://gitlab.example.com/platform/gitops-kit.git@v0.1.0) "
+        "or 'gitops-kit==X.Y.Z --index-url https://your-index/simple' (a version on your internal index; "
+        "gitops-kit is not published on the public package index)")

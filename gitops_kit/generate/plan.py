@@ -17,12 +17,13 @@ bootstrap band (-10..0), i.e. after the seed's infrastructure and still before r
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, catalog, config as config_mod, yamlio
+from .. import catalog, config as config_mod, yamlio
 from ..config import CONFIG_NAME, Config, LayerSpec
 from ..errors import UsageError
 from . import inputs, render, seed
@@ -71,6 +72,8 @@ class Plan:
     app: AppSpec | None = None
     vault_path: str | None = None
     summary: str = ""
+    # Lines the user must read after the write: placeholders left in the files.
+    notes: list[str] = field(default_factory=list)
 
 
 def shipped_config() -> Config:
@@ -119,17 +122,20 @@ def render_app(app: AppSpec, values: dict[str, Any], blueprint: Blueprint | None
 class InitOptions:
     directory: Path
     domain: str = DEFAULT_DOMAIN
-    repo_url: str = DEFAULT_REPO_URL
+    repo_url: str | None = None  # default: DEFAULT_REPO_URL, a placeholder the output and config say is one
     branch: str = "master"
     tier_label: str | None = None  # default: <domain>/role
     k8s_version: str | None = None  # default: the shipped defaults' kubernetes_version
     platform: str = "none"
+    tool_source: str | None = None  # default: a placeholder in CI (lint reports it), a local pre-commit hook
 
 
 def plan_init(opts: InitOptions) -> Plan:
     """Every file of a new repository (and of the seed platform's apps with platform=seed)."""
     inputs.domain(opts.domain)
-    inputs.repo_url(opts.repo_url)
+    repo_url = opts.repo_url or DEFAULT_REPO_URL
+    inputs.repo_url(repo_url)
+    tool = inputs.tool_source(opts.tool_source)
     inputs.branch(opts.branch)
     label = opts.tier_label or f"{opts.domain}/role"
     inputs.tier_label(label)
@@ -139,22 +145,23 @@ def plan_init(opts: InitOptions) -> Plan:
     if opts.platform not in ("none", "seed"):
         raise UsageError(f"--platform {opts.platform!r}: choose none or seed")
     cfg = Config(data={**shipped.data, "tier_label": label,
-                       "repo": {"url": opts.repo_url, "branch": opts.branch}}, layers=shipped.layers)
+                       "repo": {"url": repo_url, "branch": opts.branch}}, layers=shipped.layers)
     apps = [a for a in seed.load() if a.core or opts.platform == "seed"]
     specs = [_seed_spec(a, cfg) for a in apps]
 
     files: dict[str, RenderedFile] = {}
     files.update(render.render(render.bundled("repo"), {
-        "domain": opts.domain, "repo_url": opts.repo_url, "branch": opts.branch, "tier_label": label,
+        "domain": opts.domain, "repo_url": repo_url, "branch": opts.branch, "tier_label": label,
         "default_tier_label": shipped.tier_label, "kubernetes_version": k8s,
         "default_kubernetes_version": str(shipped.data["kubernetes_version"]),
-        "argocd_namespace": cfg.argocd_namespace, "gitops_kit_version": __version__,
-        "gitops_kit_repo": _sibling_repo(opts.repo_url, "gitops-kit"), "platform": opts.platform,
+        "argocd_namespace": cfg.argocd_namespace, "tool_requirement": tool.requirement,
+        "tool_index_url": tool.index_url, "tool_hook_repo": tool.hook_repo, "tool_hook_rev": tool.hook_rev,
+        "repo_url_placeholder": opts.repo_url is None, "platform": opts.platform,
         "empty_layers": opts.platform == "none", "apps": _readme_tables(apps, cfg),
     }))
     params = avp_params(cfg)
     for spec in specs:
-        files.update(render_app(spec, app_values(spec, cfg, opts.repo_url, params)))
+        files.update(render_app(spec, app_values(spec, cfg, repo_url, params)))
     overlay = render.render(render.bundled("seed"), {"domain": opts.domain, "tier_label": label})
     names = {a.name for a in apps}
     for rel, f in overlay.items():
@@ -162,7 +169,15 @@ def plan_init(opts: InitOptions) -> Plan:
             files[rel] = f
     changes = [Change(rel, f.data, f.mode) for rel, f in sorted(files.items())]
     what = "the seed platform's 25 apps" if opts.platform == "seed" else "the argocd app"
-    return Plan(opts.directory, changes, summary=f"a three-layer GitOps repository with {what}")
+    notes = []
+    if opts.repo_url is None:
+        notes.append(f"--repo-url not given: every Application points at the placeholder {repo_url}. Set repo.url "
+                     f"in {CONFIG_NAME} to this repository's URL, then run `gitops-kit lint --fix` to point them at it")
+    if tool.placeholder:
+        notes.append("--tool-source not given: .gitlab-ci.yml installs gitops-kit from a placeholder (lint reports "
+                     "it, CI fails on it) and .pre-commit-config.yaml runs the gitops-kit on your PATH. Set "
+                     "GITOPS_KIT_SOURCE in .gitlab-ci.yml, or run init again with --tool-source git+URL@TAG")
+    return Plan(opts.directory, changes, summary=f"a three-layer GitOps repository with {what}", notes=notes)
 
 
 def _seed_spec(app: seed.SeedApp, cfg: Config) -> AppSpec:
@@ -182,11 +197,6 @@ def _bundle_app(rel: str, cfg: Config) -> str | None:
         if rel.startswith(base + "/"):
             return rel[len(base) + 1:].split("/", 1)[0]
     return None
-
-
-def _sibling_repo(url: str, name: str) -> str:
-    head, sep, _ = url.rpartition("/")
-    return f"{head}/{name}.git" if sep else url
 
 
 def _source_text(app: seed.SeedApp) -> str:
@@ -242,8 +252,11 @@ class NewAppOptions:
     trust_blueprint: bool = False
 
 
-def plan_new_app(root: Path, opts: NewAppOptions) -> Plan:
-    """The files of one new app in the repository at ``root`` (checked, rendered, not written)."""
+def plan_new_app(root: Path, opts: NewAppOptions, *, replace: bool = False) -> Plan:
+    """The files of one new app in the repository at ``root`` (checked, rendered, not written).
+
+    ``replace`` (``--force``): the app's existing bundle is replaced as a whole, so the plan also
+    deletes what the new files do not cover (see :func:`_stale_bundle_files`)."""
     from ..model import build
 
     inputs.app_name(opts.name)
@@ -294,6 +307,8 @@ def plan_new_app(root: Path, opts: NewAppOptions) -> Plan:
     if not files:
         raise UsageError(f"blueprint {blueprint.name if blueprint else pattern} rendered no file")
     changes = [Change(rel, f.data, f.mode) for rel, f in sorted(files.items())]
+    if replace:
+        changes += _stale_bundle_files(root, cfg, spec, values, set(files), pattern)
     edit = _config_edit(root, opts.name, tier if tier != layer.tier else None, opts.after)
     if edit is not None:
         changes.append(edit)
@@ -301,6 +316,50 @@ def plan_new_app(root: Path, opts: NewAppOptions) -> Plan:
     if shared:
         where += f"; namespace {namespace} already exists, so no namespace bundle"
     return Plan(root, changes, app=spec, vault_path=values["vault_path"], summary=where)
+
+
+def bundle_paths(root: Path, cfg: Config, name: str, layer: LayerSpec) -> list[str]:
+    """The files of app ``name``'s bundle that exist: its Application file(s), everything in
+    ``apps/helm/NAME/`` and ``apps/manifests/NAME/`` (symlinks are not followed)."""
+    out = [rel for rel in (f"{layer.dir}/{name}-app.yaml", f"{layer.dir}/{name}-app.yml")
+           if os.path.lexists(root / rel)]
+    for base in (cfg.helm_dir, cfg.manifests_dir):
+        top = root / base / name
+        if top.is_symlink() or not top.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames.sort()
+            for f in sorted(filenames):
+                out.append(Path(dirpath, f).relative_to(root).as_posix())
+    return out
+
+
+def _stale_bundle_files(root: Path, cfg: Config, app: AppSpec, values: dict[str, Any], written: set[str],
+                        pattern: str) -> list[Change]:
+    """Deletions that make ``--force`` replace the whole bundle: every file of the app's Application
+    and of ``apps/helm/NAME/`` the new files do not rewrite (a kustomization.yaml left next to a new
+    Chart.yaml is two patterns at once), and the namespace-bundle files of ``apps/manifests/NAME/``
+    the new bundle no longer has. Kept: the app's own manifests (they deploy with any pattern) and,
+    for umbrella-avp, its ``templates/`` (that pattern renders them)."""
+    generated_base = set(render.render(render.bundled("app-base"),
+                                       {**values, "namespace_file": True, "baseline": True}))
+    helm = f"{cfg.helm_dir}/{app.name}/"
+    out = []
+    for rel in bundle_paths(root, cfg, app.name, app.layer):
+        if rel in written:
+            continue
+        if rel.startswith(helm):
+            if pattern == "umbrella-avp" and rel.startswith(helm + "templates/"):
+                continue
+            why = f"not part of the {pattern} pattern"
+        elif rel.startswith(f"{cfg.manifests_dir}/{app.name}/"):
+            if rel not in generated_base:
+                continue
+            why = "the new bundle has no such file"
+        else:
+            why = f"replaced by {app.layer.dir}/{app.name}-app.yaml"
+        out.append(Change(rel, b"", base=(root / rel).read_bytes(), note=why, delete=True))
+    return out
 
 
 def _pattern(opts: NewAppOptions) -> str:

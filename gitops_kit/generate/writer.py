@@ -51,6 +51,8 @@ class Change:
     # For an edit of an existing file: the bytes the edit was computed from.
     base: bytes | None = None
     note: str = ""
+    # Remove the file (``base`` holds the bytes it was planned against; ``data`` is unused).
+    delete: bool = False
 
     @property
     def is_edit(self) -> bool:
@@ -145,6 +147,9 @@ def apply(root: Path, changes: list[Change]) -> list[str]:
     token = _ROOT.set(root)
     try:
         for ch, target in zip(changes, targets):
+            if ch.delete:
+                _delete(target, done)
+                continue
             _make_parents(root, target.parent, created_dirs)
             previous = previous_mode = None
             if target.is_file() and not target.is_symlink():
@@ -165,7 +170,39 @@ def apply(root: Path, changes: list[Change]) -> list[str]:
         raise
     finally:
         _ROOT.reset(token)
-    return [ch.rel for ch in changes]
+    _remove_emptied(root, [t for ch, t in zip(changes, targets) if ch.delete])
+    return [ch.rel for ch in changes if not ch.delete]
+
+
+def _delete(target: Path, done: list[tuple[Path, bytes | None, int | None]]) -> None:
+    """Remove ``target``, recording its bytes and mode so that a later failure puts it back."""
+    if not os.path.lexists(target):
+        return
+    if target.is_symlink() or not target.is_file():
+        raise UsageError(f"{target} is not a regular file: nothing was written")
+    try:
+        previous = target.read_bytes()
+        mode = os.stat(target).st_mode & 0o7777
+    except OSError as exc:
+        raise _os_error("read", target, exc) from None
+    done.append((target, previous, mode))
+    try:
+        os.unlink(target)
+    except OSError as exc:
+        done.pop()
+        raise _os_error("delete", target, exc) from None
+
+
+def _remove_emptied(root: Path, deleted: list[Path]) -> None:
+    """After a successful write: the directories its deletions left empty (a stale templates/)."""
+    for target in deleted:
+        d = target.parent
+        while os.path.realpath(d) != os.path.realpath(root) and safepaths.inside(root, d):
+            try:
+                d.rmdir()
+            except OSError:
+                break  # not empty (or not ours to remove): stop here
+            d = d.parent
 
 
 def write_file(target: Path, data: bytes, mode: int) -> None:
@@ -273,6 +310,9 @@ def describe(root: Path, changes: list[Change], *, dry_run: bool) -> str:
     """What a plan writes: one line per file, a diff for each edit."""
     lines = []
     for ch in changes:
+        if ch.delete:
+            lines.append(f"  - {ch.rel} (deleted" + (f": {ch.note})" if ch.note else ")"))
+            continue
         if ch.is_edit:
             lines.append(f"  ~ {ch.rel}" + (f" ({ch.note})" if ch.note else ""))
             if dry_run:

@@ -5,31 +5,36 @@ from __future__ import annotations
 from typing import Any
 
 
-def render(fmt: str, report: Any, colour: bool = False) -> str:
-    """Render a :class:`gitops_kit.api.LintReport` in ``fmt``."""
+def render(fmt: str, report: Any, colour: bool = False, base: str | None = None) -> str:
+    """Render a :class:`gitops_kit.api.LintReport`, or a list of them (one per repository), in
+    ``fmt``, with paths relative to ``base`` (see :mod:`gitops_kit.report.paths`; default: the
+    format's own)."""
+    from .paths import default_base, view
+
+    v = view(report if isinstance(report, list) else [report], base or default_base(fmt), files=fmt == "junit")
     if fmt == "text":
         from . import text
 
-        return text.render(report.findings, report.summary(), colour=colour)
+        return text.render(v.findings, v.summary, colour=colour)
     if fmt == "json":
         from . import json as json_report
 
-        return json_report.render(report.findings, report.summary())
+        return json_report.render(v.findings, v.summary)
     if fmt == "sarif":
         from .. import catalog
         from . import sarif
 
-        return sarif.render(report.findings, catalog.load())
+        return sarif.render(v.findings, catalog.load())
     if fmt == "codequality":
         from . import codequality
 
-        return codequality.render(report.findings)
+        return codequality.render(v.findings)
     if fmt == "junit":
         from . import junit
 
-        return junit.render(report.findings, report.checked_files, report.rules_run)
+        return junit.render(v.findings, v.checked_files, v.rules_run)
     if fmt == "github":
         from . import github
 
-        return github.render(report.findings)
+        return github.render(v.findings)
     raise ValueError(fmt)

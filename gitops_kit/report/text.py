@@ -1,4 +1,10 @@
-"""``path:line:col: severity [rule] message`` lines and a one-line summary."""
+"""``path:line:col: severity [rule] message`` lines and a one-line summary.
+
+A finding that follows from another (``Finding.cause``) is printed right after its cause, marked
+``(follows from [rule] path:line:col)``; one whose cause is not in the report stays in path order
+with the same mark. A finding ``--fix`` can repair is marked ``[*]`` after its rule id (``[*?]``:
+only with ``--unsafe-fixes``), and the summary says how many there are.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +12,48 @@ from ..findings import Finding, Severity
 
 _COLOURS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.INFO: "\x1b[36m"}
 _RESET, _BOLD = "\x1b[0m", "\x1b[1m"
+FIX_MARK = {"safe": " [*]", "unsafe": " [*?]"}
+
+
+def ordered(findings: list[Finding]) -> list[Finding]:
+    """``findings`` with each one that follows from another moved right after its cause."""
+    present = {f.fingerprint for f in findings}
+    after: dict[str, list[Finding]] = {}
+    moved: set[int] = set()
+    for f in findings:
+        if f.cause is not None and f.cause.fingerprint in present and f.cause.fingerprint != f.fingerprint:
+            after.setdefault(f.cause.fingerprint, []).append(f)
+            moved.add(id(f))
+    out: list[Finding] = []
+    for f in findings:
+        if id(f) not in moved:
+            out.append(f)
+            out.extend(after.pop(f.fingerprint, ()))
+    for rest in after.values():  # a cause that itself follows from another: never lose a finding
+        out.extend(rest)
+    return out
 
 
 def render(findings: list[Finding], summary: dict, colour: bool = False) -> str:
     """The text report."""
     lines = []
-    for f in findings:
+    for f in ordered(findings):
         sev = str(f.severity)
         loc = f"{f.path}:{f.line}:{f.column}:"
         if colour:
             sev = f"{_COLOURS[f.severity]}{sev}{_RESET}"
             loc = f"{_BOLD}{loc}{_RESET}"
-        lines.append(f"{loc} {sev} [{f.rule}] {f.message}")
+        follows = f" (follows from {f.cause})" if f.cause is not None else ""
+        lines.append(f"{loc} {sev} [{f.rule}]{FIX_MARK.get(f.fix or '', '')} {f.message}{follows}")
     s = summary
     lines.append(f"{s['error']} error(s), {s['warning']} warning(s), {s['info']} info; {s['files']} file(s), "
                  f"{s['objects']} object(s) checked by {s['rules']} rule(s); {s['suppressed']} suppressed"
                  + (f", {s['baselined']} in baseline" if s.get("baselined") else ""))
+    safe = sum(1 for f in findings if f.fix == "safe")
+    unsafe = sum(1 for f in findings if f.fix == "unsafe")
+    if safe or unsafe:
+        hint = f"[*] {safe} fixable with --fix" if safe else "[*] 0 fixable with --fix"
+        if unsafe:
+            hint += f" ([*?] {unsafe} more with --fix --unsafe-fixes)"
+        lines.append(hint + "; --diff previews the changes")
     return "\n".join(lines) + "\n"

@@ -28,8 +28,15 @@ if command -v setenforce >/dev/null 2>&1; then
   sed -i -E 's/^SELINUX=enforcing/SELINUX=permissive/' /etc/selinux/config
 fi
 
+# Longhorn attaches its volumes over iSCSI from the host (iscsiadm and the
+# iscsid service) and mounts ReadWriteMany volumes over NFSv4: every node needs
+# both clients. The write-up lists only curl; Longhorn's own prerequisites
+# (its environment check) require these.
 if command -v dnf >/dev/null 2>&1; then
-  dnf install -y curl
+  dnf install -y curl iscsi-initiator-utils nfs-utils
 elif command -v apt-get >/dev/null 2>&1; then
-  apt-get update && apt-get install -y curl
+  apt-get update && apt-get install -y curl open-iscsi nfs-common
 fi
+modprobe iscsi_tcp
+echo iscsi_tcp > /etc/modules-load.d/iscsi_tcp.conf
+systemctl enable --now iscsid
