@@ -163,7 +163,7 @@ def test_fix_failure_on_the_nth_file_leaves_the_repository_byte_identical(tmp_pa
     else:
         monkeypatch.setattr(os, "replace", counting(real_replace))
     # --no-cache: the parse cache's own (failure-tolerant) write would take one of the counted calls
-    assert main(["lint", str(root), "--fix", "--no-cache"]) == 2
+    assert main(["lint", str(root), "--fix", "--unsafe-fixes", "--no-cache"]) == 2
     assert "wrote nothing" in capsys.readouterr().err
     monkeypatch.undo()
     assert _snapshot(root) == before
@@ -171,7 +171,7 @@ def test_fix_failure_on_the_nth_file_leaves_the_repository_byte_identical(tmp_pa
 
 def test_fix_without_failure_fixes_every_file(tmp_path):
     root = _broken_reference(tmp_path)
-    assert main(["lint", str(root), "--fix"]) == 0
+    assert main(["lint", str(root), "--fix", "--unsafe-fixes"]) == 0
     for name in ("netbox", "awx", "filebrowser"):
         assert "selfHeal: true" in (root / "argo" / "apps" / f"{name}-app.yaml").read_text()
 

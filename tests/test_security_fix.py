@@ -127,7 +127,7 @@ def test_hostile_app_name_or_namespace_is_never_a_path(tmp_path, capsys, name, n
     findings = {(f.rule, f.path) for f in run_lint(root).findings}
     assert ("resource-quota", "argo/apps/hostile-app.yaml") in findings
     before = _tree(tmp_path, skip=(".gitops-kit-cache",))
-    args = ["lint", str(root), "--fix"] + (["--diff"] if diff else [])
+    args = ["lint", str(root), "--fix", "--unsafe-fixes"] + (["--diff"] if diff else [])
     code = main(args)
     out = capsys.readouterr().out
     assert _tree(tmp_path, skip=(".gitops-kit-cache",)) == before, "something was written"
@@ -143,7 +143,7 @@ def test_hostile_app_name_or_namespace_is_never_a_path(tmp_path, capsys, name, n
 def test_a_valid_name_is_still_fixed(tmp_path):
     root = reference_copy(tmp_path / "repo")
     _hostile_app(root, "hostile")
-    main(["lint", str(root), "--fix"])
+    main(["lint", str(root), "--fix", "--unsafe-fixes"])
     text = (root / "apps/manifests/hostile/quota.yaml").read_text()
     assert "name: hostile-quota\n  namespace: hostile\n" in text
     assert (root / "apps/manifests/hostile/network-policy.yaml").is_file()
@@ -157,7 +157,7 @@ def test_fix_refuses_a_bundle_folder_symlinked_outside(tmp_path, capsys, diff):
     (root / "apps" / "manifests" / "linked").symlink_to(outside, target_is_directory=True)
     _hostile_app(root, "linked")
     before = _tree(tmp_path, skip=(".gitops-kit-cache",))
-    main(["lint", str(root), "--fix"] + (["--diff"] if diff else []))
+    main(["lint", str(root), "--fix", "--unsafe-fixes"] + (["--diff"] if diff else []))
     err = capsys.readouterr().err
     assert list(outside.iterdir()) == []
     assert _tree(tmp_path, skip=(".gitops-kit-cache",)) == before
@@ -172,7 +172,7 @@ def test_fix_refuses_an_edit_through_a_symlinked_file_outside(tmp_path, capsys):
     app.unlink()
     app.symlink_to(outside)
     before = _tree(tmp_path, skip=(".gitops-kit-cache",))
-    main(["lint", str(root), "--fix"])
+    main(["lint", str(root), "--fix", "--unsafe-fixes"])
     capsys.readouterr()
     assert _tree(tmp_path, skip=(".gitops-kit-cache",)) == before
 
@@ -199,7 +199,7 @@ def test_fix_diff_writes_nothing_at_all(tmp_path, capsys, monkeypatch):
     for module, name in ((os, "mkdir"), (os, "makedirs"), (os, "replace"), (os, "rename"), (os, "link"),
                          (os, "symlink"), (tempfile, "mkstemp"), (tempfile, "mkdtemp")):
         recording(module, name)
-    code = main(["lint", str(root), "--fix", "--diff"])
+    code = main(["lint", str(root), "--fix", "--unsafe-fixes", "--diff"])
     monkeypatch.undo()
     out = capsys.readouterr().out
     assert code == 1 and "+++ b/apps/manifests/netbox/quota.yaml" in out and "+      selfHeal: true" in out
@@ -265,7 +265,7 @@ def _assert_no_secret(text: str, secrets: list[str], where: str) -> None:
 def test_fix_diff_masks_every_line_holding_a_secret(tmp_path, capsys):
     root = reference_copy(tmp_path / "repo")
     overlay(root, {"argo/apps/netbox-app.yaml": SECRET_APP})
-    assert main(["lint", str(root), "--fix", "--diff", "--select", "sync-wave,automated-sync"]) == 1
+    assert main(["lint", str(root), "--fix", "--unsafe-fixes", "--diff", "--select", "sync-wave,automated-sync"]) == 1
     captured = capsys.readouterr()
     out = captured.out
     # the fixes are shown: the wave is quoted, the flow mapping rewritten, context kept
@@ -285,7 +285,7 @@ def test_fix_diff_masks_secrets_in_a_reformatted_file(tmp_path, capsys):
                               f"      - name: db\n        values:\n        - password: {DIFF_REFORMAT_PASSWORD}\n"
                               "  syncPolicy:\n")
     overlay(root, {"argo/apps/netbox-app.yaml": text})
-    main(["lint", str(root), "--fix", "--diff", "--select", "automated-sync"])
+    main(["lint", str(root), "--fix", "--unsafe-fixes", "--diff", "--select", "automated-sync"])
     out = capsys.readouterr().out
     assert "-        - a1\n+          - a1\n" in out  # really reformatted
     assert "-        - password: ***\n+          - password: ***\n" in out
@@ -316,7 +316,7 @@ def test_alias_names_are_never_quoted_by_fix_diff(tmp_path, capsys):
     values.write_text(values.read_text() + f"extraPassword: *{ALIAS_SECRET}\n")
     app = root / "argo" / "apps" / "netbox-app.yaml"
     app.write_text(app.read_text().replace("selfHeal: true", "selfHeal: false"))
-    main(["lint", str(root), "--fix", "--diff"])
+    main(["lint", str(root), "--fix", "--unsafe-fixes", "--diff"])
     captured = capsys.readouterr()
     _assert_no_secret(captured.out + captured.err, [ALIAS_SECRET], "--fix --diff")
 
@@ -481,7 +481,7 @@ CRASH = (
     "        os.kill(os.getpid(), signal.SIGKILL)\n"
     "    return real(src, dst, *a, **k)\n"
     "os.replace = replace\n"
-    "main(['lint', sys.argv[1], '--fix', '--no-cache'])\n"
+    "main(['lint', sys.argv[1], '--fix', '--unsafe-fixes', '--no-cache'])\n"
 )
 
 
@@ -533,7 +533,7 @@ def test_a_stale_temporary_file_is_removed_by_the_next_fix(tmp_path):
     old = time.time() - safepaths.STALE_SECONDS - 60
     for temp in left:
         os.utime(temp, (old, old))
-    assert main(["lint", str(root), "--fix", "--no-cache"]) == 0
+    assert main(["lint", str(root), "--fix", "--unsafe-fixes", "--no-cache"]) == 0
     assert "selfHeal: true" in (root / "argo" / "apps" / "netbox-app.yaml").read_text()
     assert [p for p in left if os.path.lexists(p)] == []
     assert _git(root, "status", "--porcelain", "--untracked-files=all").stdout.count(".tmp") == 0
