@@ -275,3 +275,28 @@ def test_real_pre_commit_fails_a_commit_that_only_deletes_a_policy(tmp_path, hoo
     assert done.returncode != 0, out
     assert "Skipped" not in out
     assert "argo/apps/netbox-app.yaml:" in out and "[network-policy]" in out
+
+
+def test_sarif_carries_the_cause_and_related_places(tmp_path, capsys):
+    import json as _json
+
+    from helpers import SHARED
+
+    root = _wrong_namespace(tmp_path, "netbox-core")
+    assert main(["lint", "--no-cache", str(root), "--format", "sarif", "--path-base", "root"]) == 1
+    doc = _json.loads(capsys.readouterr().out)
+    results = doc["runs"][0]["results"]
+    followers = [r for r in results if r.get("properties", {}).get("causeFingerprint")]
+    assert followers, "no result names its cause"
+    cause = next(r for r in results if r["ruleId"] == "namespace-suffix")
+    for r in followers:
+        first = r["relatedLocations"][0]
+        assert first["message"]["text"] == "follows from [namespace-suffix] here"
+        assert first["physicalLocation"]["artifactLocation"]["uri"] == "argo/apps/netbox-app.yaml"
+        assert r["properties"]["causeFingerprint"] == cause["partialFingerprints"]["gitopsKitFingerprint/v1"]
+    schema_file = SHARED / "upstream" / "sarif" / "sarif-schema-2.1.0.json"
+    if schema_file.is_file():
+        import jsonschema
+
+        schema = _json.loads(schema_file.read_text())
+        jsonschema.validators.validator_for(schema)(schema).validate(doc)

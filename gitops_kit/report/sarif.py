@@ -36,7 +36,8 @@ def render(findings: list[Finding], specs: dict[str, RuleSpec]) -> str:
                 "artifactLocation": {"uri": f.path, "uriBaseId": "SRCROOT"},
                 "region": {"startLine": f.line, "startColumn": f.column}}}],
             "partialFingerprints": {"gitopsKitFingerprint/v1": f.fingerprint},
-            **({"properties": {"app": f.app}} if f.app else {}),
+            **_related(f),
+            **_properties(f),
         })
     doc = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
         "tool": {"driver": {"name": "gitops-kit", "version": __version__, "semanticVersion": __version__,
@@ -44,3 +45,29 @@ def render(findings: list[Finding], specs: dict[str, RuleSpec]) -> str:
         "columnKind": "unicodeCodePoints",
         "results": results}]}
     return json.dumps(doc, indent=2) + "\n"
+
+
+def _location(path: str, line: int, column: int, text: str, index: int) -> dict:
+    return {"id": index, "message": {"text": text}, "physicalLocation": {
+        "artifactLocation": {"uri": path, "uriBaseId": "SRCROOT"},
+        "region": {"startLine": line, "startColumn": column}}}
+
+
+def _related(f: Finding) -> dict:
+    """The finding's cause first (fix it, and this one may go away), then the places it is about."""
+    places = []
+    if f.cause is not None:
+        c = f.cause
+        places.append(_location(c.path, c.line, c.column, f"follows from [{c.rule}] here", 0))
+    for loc in f.related:
+        places.append(_location(loc.path, loc.line, loc.column, "related", len(places)))
+    return {"relatedLocations": places} if places else {}
+
+
+def _properties(f: Finding) -> dict:
+    props: dict = {}
+    if f.app:
+        props["app"] = f.app
+    if f.cause is not None:
+        props["causeFingerprint"] = f.cause.fingerprint
+    return {"properties": props} if props else {}
