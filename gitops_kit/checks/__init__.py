@@ -27,6 +27,10 @@ REGISTRY: dict[str, str] = {
     "schema_unknown": "gitops_kit.checks.schema_unknown",
     "deprecated_api": "gitops_kit.checks.deprecated_api",
     "image_pin": "gitops_kit.checks.image_pin",
+    "apply_size": "gitops_kit.checks.apply_size",
+    "kustomize_subjects": "gitops_kit.checks.kustomize_subjects",
+    "cmp_discover": "gitops_kit.checks.cmp_discover",
+    "kustomize_build": "gitops_kit.checks.kustomize_build",
 }
 
 CheckFn = Callable[[Any, dict[str, Any]], Iterable[Any]]
