@@ -330,6 +330,7 @@ BRIEF_KINDS = [
     ("postgresql.cnpg.io/v1", "Cluster"), ("postgresql.cnpg.io/v1", "Database"),
     ("k8s.mariadb.com/v1alpha1", "Database"), ("k8s.mariadb.com/v1alpha1", "User"),
     ("k8s.mariadb.com/v1alpha1", "Grant"), ("k8s.mariadb.com/v1alpha1", "MariaDB"),
+    ("postgresql.cnpg.io/v1", "ScheduledBackup"), ("k8s.mariadb.com/v1alpha1", "Backup"),
     ("traefik.io/v1alpha1", "IngressRoute"), ("traefik.containo.us/v1alpha1", "IngressRoute"),
     ("kustomize.config.k8s.io/v1beta1", "Kustomization"),
 ]

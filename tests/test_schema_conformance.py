@@ -9,6 +9,7 @@ single and multi source) and ArgoCD's own annotated examples. Skipped when ../sh
 
 from __future__ import annotations
 
+import tarfile
 import textwrap
 from functools import lru_cache
 
@@ -34,7 +35,25 @@ CRDS = {
     ("k8s.mariadb.com/v1alpha1", "Grant"): "mariadb-operator/k8s.mariadb.com_grants.yaml",
     ("metallb.io/v1beta1", "IPAddressPool"): "metallb/metallb.io_ipaddresspools.yaml",
     ("metallb.io/v1beta1", "L2Advertisement"): "metallb/metallb.io_l2advertisements.yaml",
+    # CRDs read from inside the chart archives the seed pins: (archive, member)
+    ("postgresql.cnpg.io/v1", "ScheduledBackup"): ("charts/cloudnative-pg/cloudnative-pg-0.23.0.tgz",
+                                                   "cloudnative-pg/templates/crds/crds.yaml"),
+    ("k8s.mariadb.com/v1alpha1", "Backup"): ("charts/mariadb-operator/mariadb-operator-0.36.0.tgz",
+                                             "mariadb-operator/charts/mariadb-operator-crds/templates/crds.yaml"),
 }
+
+
+def _crd_text(source) -> str:
+    """The text of a CRD file: a file in ../shared/upstream, or a member of a chart archive there
+    (a Helm template whose `{{ }}` lines only wrap the documents: dropped)."""
+    if isinstance(source, str):
+        return (UPSTREAM / source).read_text(encoding="utf-8")
+    archive, member = source
+    if not (UPSTREAM / archive).is_file():
+        pytest.skip(f"../shared/upstream/{archive} is not available")
+    with tarfile.open(UPSTREAM / archive) as tar:
+        text = tar.extractfile(member).read().decode("utf-8")
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("{{"))
 
 
 @lru_cache(maxsize=1)
@@ -46,7 +65,7 @@ def _sset() -> schemas_k8s.SchemaSet:
 def _upstream(api: str, kind: str):
     """The upstream CRD's schema for (api, kind), converted and compiled."""
     group, version = api.split("/")
-    for doc in yaml.safe_load_all((UPSTREAM / CRDS[(api, kind)]).read_text(encoding="utf-8")):
+    for doc in yaml.safe_load_all(_crd_text(CRDS[(api, kind)])):
         if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
             continue
         if doc["spec"]["group"] != group or doc["spec"]["names"]["kind"] != kind:
@@ -759,6 +778,77 @@ metadata: {name: ingress-l2, namespace: metallb-system}
 spec:
   ipAddressPools: [ingress-vip-pool]
   nodeSelectors: [{matchLabels: {example.com/role: control}}]
+---
+apiVersion: postgresql.cnpg.io/v1
+kind: ScheduledBackup
+metadata: {name: postgres-daily, namespace: cnpg-core}
+spec:
+  schedule: "0 0 2 * * *"
+  immediate: true
+  backupOwnerReference: self
+  method: volumeSnapshot
+  cluster: {name: postgres}
+---
+apiVersion: postgresql.cnpg.io/v1
+kind: ScheduledBackup
+metadata: {name: postgres-object-store, namespace: cnpg-core}
+spec:
+  schedule: "0 30 3 * * 0"
+  suspend: false
+  method: barmanObjectStore
+  target: prefer-standby
+  online: true
+  onlineConfiguration: {immediateCheckpoint: true, waitForArchive: false}
+  cluster: {name: postgres}
+---
+apiVersion: postgresql.cnpg.io/v1
+kind: ScheduledBackup
+metadata: {name: postgres-plugin, namespace: cnpg-core}
+spec:
+  schedule: "@daily"
+  method: plugin
+  pluginConfiguration: {name: barman-cloud.cloudnative-pg.io, parameters: {objectStore: minio}}
+  cluster: {name: postgres}
+---
+apiVersion: k8s.mariadb.com/v1alpha1
+kind: Backup
+metadata: {name: mariadb-daily, namespace: mariadb-core}
+spec:
+  mariaDbRef: {name: mariadb}
+  schedule: {cron: "0 3 * * *"}
+  maxRetention: 720h
+  storage:
+    persistentVolumeClaim:
+      storageClassName: longhorn
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 20Gi}}
+  nodeSelector: {example.com/role: control}
+  resources: {requests: {cpu: 100m, memory: 128Mi}, limits: {memory: 512Mi}}
+---
+apiVersion: k8s.mariadb.com/v1alpha1
+kind: Backup
+metadata: {name: mariadb-s3, namespace: mariadb-core}
+spec:
+  mariaDbRef: {name: mariadb, namespace: mariadb-core, waitForIt: true}
+  schedule: {cron: "@hourly", suspend: true}
+  compression: gzip
+  databases: [snipeit, netbox]
+  ignoreGlobalPriv: false
+  backoffLimit: 3
+  restartPolicy: OnFailure
+  timeZone: Europe/Paris
+  storage:
+    s3:
+      bucket: backups
+      endpoint: minio.object-store.svc:9000
+      prefix: mariadb
+      accessKeyIdSecretKeyRef: {name: minio-backup, key: access-key-id}
+      secretAccessKeySecretKeyRef: {name: minio-backup, key: secret-access-key}
+      tls: {enabled: true, caSecretKeyRef: {name: minio-ca, key: ca.crt}}
+  stagingStorage:
+    volume: {emptyDir: {sizeLimit: 1Gi}}
+  tolerations: [{key: example.com/control, operator: Exists, effect: NoSchedule}]
+  affinity: {antiAffinityEnabled: true}
 """
 
 INVALID_OPERATORS = """\
@@ -816,6 +906,66 @@ apiVersion: metallb.io/v1beta1
 kind: L2Advertisement
 metadata: {name: metallb-l2-pools-string}
 spec: {ipAddressPools: ingress-vip-pool}
+---
+apiVersion: postgresql.cnpg.io/v1
+kind: ScheduledBackup
+metadata: {name: cnpg-scheduled-without-schedule}
+spec: {cluster: {name: postgres}, method: volumeSnapshot}
+---
+apiVersion: postgresql.cnpg.io/v1
+kind: ScheduledBackup
+metadata: {name: cnpg-scheduled-method-enum}
+spec: {schedule: "0 0 2 * * *", cluster: {name: postgres}, method: VolumeSnapshot}
+---
+apiVersion: postgresql.cnpg.io/v1
+kind: ScheduledBackup
+metadata: {name: cnpg-scheduled-immediate-string}
+spec: {schedule: "0 0 2 * * *", cluster: {name: postgres}, immediate: "true"}
+---
+apiVersion: postgresql.cnpg.io/v1
+kind: ScheduledBackup
+metadata: {name: cnpg-scheduled-owner-typo}
+spec: {schedule: "0 0 2 * * *", cluster: {name: postgres}, backupOwnerRef: self}
+---
+apiVersion: postgresql.cnpg.io/v1
+kind: ScheduledBackup
+metadata: {name: cnpg-scheduled-cluster-without-name}
+spec: {schedule: "0 0 2 * * *", cluster: {}}
+---
+apiVersion: k8s.mariadb.com/v1alpha1
+kind: Backup
+metadata: {name: mariadb-backup-without-storage}
+spec: {mariaDbRef: {name: mariadb}, schedule: {cron: "0 3 * * *"}}
+---
+apiVersion: k8s.mariadb.com/v1alpha1
+kind: Backup
+metadata: {name: mariadb-backup-schedule-string}
+spec: {mariaDbRef: {name: mariadb}, schedule: "0 3 * * *", storage: {persistentVolumeClaim: {}}}
+---
+apiVersion: k8s.mariadb.com/v1alpha1
+kind: Backup
+metadata: {name: mariadb-backup-storage-typo}
+spec: {mariaDbRef: {name: mariadb}, storage: {persistentVolumeClaim: {storageClass: longhorn}}}
+---
+apiVersion: k8s.mariadb.com/v1alpha1
+kind: Backup
+metadata: {name: mariadb-backup-s3-without-bucket}
+spec:
+  mariaDbRef: {name: mariadb}
+  storage:
+    s3: {endpoint: minio:9000, accessKeyIdSecretKeyRef: {key: a}, secretAccessKeySecretKeyRef: {key: b}}
+---
+apiVersion: k8s.mariadb.com/v1alpha1
+kind: Backup
+metadata: {name: mariadb-backup-compression-enum}
+spec: {mariaDbRef: {name: mariadb}, storage: {persistentVolumeClaim: {}}, compression: zstd}
+---
+apiVersion: k8s.mariadb.com/v1alpha1
+kind: Backup
+metadata: {name: mariadb-backup-pvc-size-not-quantity}
+spec:
+  mariaDbRef: {name: mariadb}
+  storage: {persistentVolumeClaim: {resources: {requests: {storage: twenty-gigs}}}}
 """
 
 
