@@ -185,9 +185,23 @@ def delivered(model: RepoModel, app: Application, src: AppSource) -> list[K8sObj
         found = tree(model, directory)
         return list(found.objects) if found is not None else None
     if kind == "directory":
-        prefix = directory + "/" if directory else ""
-        return [obj for obj in model.objects if obj.path.startswith(prefix) and source_includes(src, obj.path)]
+        return [obj for obj in objects_below(model).get(directory, ()) if source_includes(src, obj.path)]
     return None
+
+
+def objects_below(model: RepoModel) -> dict[str, list[K8sObject]]:
+    """Every folder ("" for the root) -> the objects in it or below it, built once per model: a
+    scan of all objects per directory source made lint quadratic in the number of apps."""
+    index = model.memo.get("objects_below")
+    if index is None:
+        index = {}
+        for obj in model.objects:
+            parts = obj.path.split("/")[:-1]
+            index.setdefault("", []).append(obj)
+            for depth in range(1, len(parts) + 1):
+                index.setdefault("/".join(parts[:depth]), []).append(obj)
+        model.memo["objects_below"] = index
+    return index
 
 
 def kustomize_dirs(model: RepoModel) -> list[tuple[str, Application, AppSource]]:
