@@ -31,6 +31,7 @@ REGISTRY: dict[str, str] = {
     "kustomize_subjects": "gitops_kit.checks.kustomize_subjects",
     "cmp_discover": "gitops_kit.checks.cmp_discover",
     "kustomize_build": "gitops_kit.checks.kustomize_build",
+    "kustomize_files": "gitops_kit.checks.kustomize_files",
 }
 
 CheckFn = Callable[[Any, dict[str, Any]], Iterable[Any]]

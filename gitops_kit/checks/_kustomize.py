@@ -1,6 +1,7 @@
 """What the kustomizations and plain directories of this repository deliver, offline.
 
-Shared by apply-size, kustomize-subjects, kustomize-build and cmp-discover: which source of an
+Shared by apply-size, kustomize-subjects, kustomize-build, kustomize-files, cmp-discover and
+avp-placeholder: which source of an
 Application is a kustomization or a plain directory of this repository (ArgoCD's own detection),
 and which local objects, remote resources and ``helmCharts`` a kustomization pulls in through
 ``resources``/``bases``/``components``, followed into sub-kustomizations. Directory sources use
@@ -65,6 +66,22 @@ def by_dir(model: RepoModel) -> dict[str, tuple[str, YMap]]:
                 index[directory] = (path, data)
         model.memo["kustomize_by_dir"] = index
     return index
+
+
+def documents(model: RepoModel) -> list[tuple[str, YMap]]:
+    """(path, document) of every Kustomization and kustomize Component, in path order."""
+    found = model.memo.get("kustomize_documents")
+    if found is None:
+        found = []
+        for path, sf in model.files.items():
+            for doc in sf.documents:
+                data = doc.data
+                if is_kustomization(path, data) or (
+                        isinstance(data, YMap) and data.get("kind") == "Component"
+                        and str(data.get("apiVersion") or "").startswith("kustomize.config.k8s.io/")):
+                    found.append((path, data))
+        model.memo["kustomize_documents"] = found
+    return found
 
 
 def objects_by_path(model: RepoModel) -> dict[str, list[K8sObject]]:

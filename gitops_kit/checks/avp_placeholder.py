@@ -3,6 +3,11 @@
 A placeholder is wrong when it is malformed, points at another app's Vault path, sits in a file
 that reaches the cluster through a source not rendered by the AVP plugin (the literal string
 would be applied), or was committed URL-encoded (``%3Cpath%3A...``).
+
+A source is rendered by the AVP plugin when it names it (``avp_plugin``, or a plugin of this
+repository whose generate command runs argocd-vault-plugin), or when it names no renderer and a
+plugin's ``discover`` rule takes its directory (:mod:`._cmp`, as ArgoCD's discovery does). A
+kustomize source delivers the files its kustomization pulls in from elsewhere (``../base``) too.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from typing import Any, Iterator
 from ..findings import Hit
 from ..model import AppSource, Application, RepoModel
 from ..yamlio import YMap, YSeq
+from . import _cmp as cmp
+from . import _kustomize as k
 from . import _secrets as s
 
 _OPEN = "<path:"
@@ -86,34 +93,69 @@ class _DeliveryIndex:
         self.dirs: dict[str, list[_Delivery]] = {}
         # A document that is an Application owns the placeholders in its inline values.
         self.by_data: dict[int, Application] = {id(app.obj.data): app for app in model.applications}
-        plugin = model.config.avp_plugin
         for app in model.applications:
             refs = {src.ref: src for src in app.sources if src.ref}
             for src in app.sources:
                 label = f"Application {app.name!r} " + ("spec.source" if src.index < 0 else f"sources[{src.index}]")
-                avp = src.plugin == plugin
-                if src.path is not None and src.chart is None and self._ours(src):
-                    kind = f"the {plugin} plugin" if avp else (
-                        f"plugin {src.plugin!r}" if src.plugin is not None else "a plain directory source")
-                    self.dirs.setdefault(_norm(src.path), []).append(_Delivery(app, f"{label}, {kind}", avp))
+                avp = cmp.is_avp(model, src.plugin)
+                directory = k.source_dir(model, src)
+                if directory is not None:
+                    kind, avp, through_kustomize = self._renderer(src, directory)
+                    delivery = _Delivery(app, f"{label}, {kind}", avp)
+                    self.dirs.setdefault(directory, []).append(delivery)
+                    if through_kustomize:
+                        self._kustomized(directory, delivery)
                 for value_file, _pos in src.value_files():
                     target = self._value_file(value_file, src, refs)
                     if target is not None:
                         self.files.setdefault(target, []).append(
                             _Delivery(app, f"{label} as a Helm value file of chart {src.chart or src.path!r}", avp))
 
-    def _ours(self, src: AppSource) -> bool:
-        url = src.repo_url
-        return self.model.repo_url is None or url is None or self.model.is_this_repo(url)
+    def _renderer(self, src: AppSource, directory: str) -> tuple[str, bool, bool]:
+        """(what renders a source directory, whether argocd-vault-plugin runs, whether kustomize does).
+
+        A source without an explicit block (or with a plugin block that names no plugin) goes to
+        the first plugin whose discover rule takes it (:mod:`._cmp`), before ArgoCD's own
+        kustomize/Helm/directory detection. A ``find.command`` rule cannot run offline: when it
+        belongs to argocd-vault-plugin its directories count as rendered (the command the AVP
+        docs show finds exactly the files that hold placeholders), else it is passed over.
+        """
+        model = self.model
+        explicit = cmp.explicit_types(src)
+        kustomized = directory in k.by_dir(model)
+        if not explicit or (explicit == ["plugin"] and not src.plugin):
+            for plugin, certain in cmp.discovering(model, directory):
+                if cmp.is_avp(model, plugin.name):
+                    return f"the {plugin.name} plugin, by its discover {plugin.kind}", True, kustomized
+                if certain:
+                    return (f"plugin {plugin.name!r} (its discover {plugin.kind} {plugin.pattern!r} takes it first)",
+                            False, kustomized)
+        if explicit == ["plugin"] and src.plugin:
+            if cmp.is_avp(model, src.plugin):
+                return f"the {src.plugin} plugin", True, kustomized
+            return f"plugin {src.plugin!r}", False, kustomized
+        kind = k.source_kind(model, src)
+        shown = {"kustomize": "a kustomize source", "helm": "a Helm chart source"}.get(kind or "", "a plain directory source")
+        return shown, False, kind == "kustomize"
+
+    def _kustomized(self, directory: str, delivery: _Delivery) -> None:
+        """Files outside ``directory`` that its kustomization pulls in (``../base``) are delivered too."""
+        found = k.tree(self.model, directory)
+        if found is None:
+            return
+        prefix = directory + "/" if directory else ""
+        for path in dict.fromkeys(obj.path for obj in found.objects):
+            if not path.startswith(prefix):
+                self.files.setdefault(path, []).append(delivery)
 
     def _value_file(self, value_file: str, src: AppSource, refs: dict[str, AppSource]) -> str | None:
         if value_file.startswith("$"):
             ref, _, rest = value_file[1:].partition("/")
             ref_src = refs.get(ref)
-            if ref_src is None or not self._ours(ref_src) or not rest:
+            if ref_src is None or not k.ours(self.model, ref_src) or not rest:
                 return None
             return _norm(rest)
-        if src.path is None or not self._ours(src):
+        if src.path is None or not k.ours(self.model, src):
             return None
         return _norm(posixpath.join(src.path, value_file))
 

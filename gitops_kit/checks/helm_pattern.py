@@ -1,5 +1,11 @@
 """helm-pattern: each Helm bundle uses one pattern, every chart version is pinned exactly, and
-every ``$ref`` value file has its ``ref:`` source."""
+every ``$ref`` value file has its ``ref:`` source.
+
+Only charts pulled from a chart repository have a version to pin. A chart loaded from this
+repository is not judged: a Chart.yaml dependency whose ``repository`` is empty (``charts/<name>``)
+or ``file://``, a kustomize ``helmCharts`` entry without ``repo`` (``helmGlobals.chartHome``), an
+Application ``path:`` source holding a Chart.yaml (it has no ``chart:`` and is never judged).
+"""
 
 from __future__ import annotations
 
@@ -60,9 +66,9 @@ def _version_files(model: RepoModel) -> Iterator[Hit]:
     for path, sf in model.files.items():
         base = path.rsplit("/", 1)[-1]
         if base == "Chart.yaml":
-            field, what = "dependencies", "dependency"
+            field, what, source = "dependencies", "dependency", "repository"
         elif base in KUSTOMIZATION_FILES:
-            field, what = "helmCharts", "helmCharts entry"
+            field, what, source = "helmCharts", "helmCharts entry", "repo"
         else:
             continue
         app = model.app_of_path(path)
@@ -72,7 +78,7 @@ def _version_files(model: RepoModel) -> Iterator[Hit]:
             if not isinstance(entries, YSeq):
                 continue
             for i, entry in enumerate(entries):
-                if not isinstance(entry, YMap):
+                if not isinstance(entry, YMap) or is_local_chart(entry.get(source)):
                     continue
                 name = entry.get("name")
                 shown = repr(name) if isinstance(name, str) else f"#{i + 1}"
@@ -85,6 +91,17 @@ def _version_files(model: RepoModel) -> Iterator[Hit]:
                 if problem is not None:
                     yield Hit(path, entry.value_pos("version"), f"{what} {shown} version {show(entry['version'])} "
                               f"is not an exact version ({problem})", app=app, key=key)
+
+
+def is_local_chart(repository: Any) -> bool:
+    """Whether a dependency's ``repository`` (helmCharts: ``repo``) loads the chart from this
+    repository: empty is Helm's ``charts/<name>`` and kustomize's chartHome, ``file://`` a path."""
+    if repository is None:
+        return True
+    if not isinstance(repository, str):
+        return False
+    text = repository.strip()
+    return not text or text.lower().startswith("file://")
 
 
 def _refs(model: RepoModel) -> Iterator[Hit]:
