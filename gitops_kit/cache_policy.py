@@ -33,7 +33,9 @@ from .yamlio import YMap, YSeq
 
 # Part of the cache's policy fingerprint (cache.policy): bump it whenever may_cache refuses
 # something it used to accept, so that shards vetted by the older rules are rewritten.
-REVISION = 1
+# 2: plaintext-secret reports password_mutual, shared_key, a credential-looking bare ``key`` and
+# clear-text values of SOPS-encrypted documents (issue 20), which it used to pass.
+REVISION = 2
 
 # Any placeholder spelling is_reference_value recognises (it searches case-insensitively).
 _ANY_PLACEHOLDER = re.compile(r"<path:|%3Cpath%3A", re.IGNORECASE)

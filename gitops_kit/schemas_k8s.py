@@ -863,7 +863,7 @@ def _targets(model: "RepoModel", skips: tuple[str, ...]) -> Iterator[Target]:
             hit = skip_of[path] = bool(skip_rx.match(_basename(path)) or skip_rx.match(path))
         return hit
 
-    patch_files = kustomize_patch_files(model)
+    patch_files = kustomize_patch_files(model) | kustomize_plugin_files(model)
     named: set[tuple[str, int]] = set()
     in_focus = model.in_focus
     for sf in model.files.values():
@@ -911,6 +911,28 @@ def kustomize_patch_files(model: "RepoModel") -> set[str]:
         for ref in refs:
             if isinstance(ref, str) and ref and "\n" not in ref and "://" not in ref:
                 out.add(_join(base, ref))
+    return out
+
+
+def kustomize_plugin_files(model: "RepoModel") -> set[str]:
+    """Repository files a kustomization names under ``generators``, ``transformers`` or
+    ``validators``: the configuration of a kustomize plugin (a KSOPS ``ksops`` generator, a
+    builtin transformer), which kustomize reads and never sends to the cluster."""
+    out: set[str] = set()
+    for sf in model.files.values():
+        if _basename(sf.path) not in KUSTOMIZATION_FILES or not sf.documents:
+            continue
+        data = sf.documents[0].data
+        if not isinstance(data, dict):
+            continue
+        base = sf.path.rsplit("/", 1)[0] if "/" in sf.path else ""
+        for key in ("generators", "transformers", "validators"):
+            items = data.get(key)
+            for ref in items if isinstance(items, list) else ():
+                if isinstance(ref, str) and ref and "\n" not in ref and "://" not in ref:
+                    path = _join(base, ref)
+                    if path in model.files:
+                        out.add(path)
     return out
 
 

@@ -4,7 +4,8 @@ The OpenAPI schema gives ``Secret.data`` values ``format: byte``: the API server
 Go's standard base64 (padding required, the 64-character alphabet, line breaks ignored) and
 rejects the whole object when one does not decode, so the sync fails. Values that a plugin fills
 in before the object reaches the API server (AVP ``<path:...>`` and ``<key>`` placeholders, Helm
-and envsubst templates) are not judged. A finding never shows the value.
+and envsubst templates, SOPS ``ENC[...]`` values of a SOPS-encrypted document, which KSOPS
+decrypts to the base64 text) are not judged. A finding never shows the value.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Iterator
 from ..findings import Hit
 from ..model import RepoModel
 from ..yamlio import YMap
+from ._secrets import is_ciphertext, sops_metadata
 
 _FILLED_LATER = ("<path:", "%3cpath%3a", "{{", "${", "$(")
 # AVP's annotation form: the whole value is ``<key>`` and the path is in avp.kubernetes.io/path.
@@ -60,9 +62,12 @@ def invalid_base64(model: RepoModel) -> Iterator[Hit]:
         meta = obj.data.get("metadata")
         notes = meta.get("annotations") if isinstance(meta, YMap) else None
         annotated = isinstance(notes, YMap) and AVP_PATH_ANNOTATION in notes
+        encrypted = sops_metadata(obj.data) is not None
         for key, value in data.items():
             if not isinstance(value, str) or filled_later(value, annotated) or valid_base64(value):
                 continue  # null and numbers are type errors the schema reports
+            if encrypted and is_ciphertext(value):
+                continue
             shown = f"data.{key}" if isinstance(key, str) and _KEY.fullmatch(key) else "data (a key that is not valid)"
             yield Hit(obj.path, data.value_pos(key),
                       f"Secret {name} {shown} is not valid base64: the API server rejects it; put plain text under "

@@ -6,6 +6,10 @@ Public:
 * :func:`secret_kind` / :func:`find_secrets` - well-known token formats and connection strings
   with an embedded password, anywhere in a text;
 * :func:`is_reference_value` - a value that points at a secret instead of being one;
+* :func:`is_ciphertext` / :func:`sops_metadata` - SOPS ``ENC[...]`` values and the ``sops``
+  block that marks a document SOPS encrypted;
+* :func:`names_a_key` / :func:`looks_like_credential` - a ``*Key`` value that names a key of a
+  Secret; a random-looking literal under a bare ``key``;
 * :func:`mask` - the one rendering of a secret value: a fixed mask, never a prefix;
 * :func:`scan_lines` - a line-oriented ``key: value`` reader for YAML held in strings (inline
   Helm values, kustomize patches), since checks may not import a YAML library;
@@ -36,7 +40,10 @@ SECRET_WORDS = frozenset({
 })
 # ``key`` alone is an identifier (``passwordKey: db-password`` names a key of a Secret); after one
 # of these words it is a credential (``apiKey``, ``AWS_SECRET_ACCESS_KEY``, ``encryptionKey``).
-KEY_QUALIFIERS = frozenset({"api", "private", "secret", "access", "encryption", "signing", "master", "license"})
+KEY_QUALIFIERS = frozenset({"api", "private", "secret", "access", "encryption", "signing", "master", "license",
+                            "shared", "preshared"})
+# Words after a credential word that still name the credential (iSCSI CHAP's ``password_mutual``).
+TRAILING_QUALIFIERS = frozenset({"mutual"})
 # A ``*Secret`` key after these words is always the secret itself, never the name of a Secret.
 SECRET_VALUE_QUALIFIERS = frozenset({"client"})
 # Values of an ``auth`` key that name a mechanism rather than hold a credential.
@@ -52,8 +59,32 @@ _DNS_NAME = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9
 
 _PLACEHOLDER = re.compile(r"<path:", re.IGNORECASE)
 _ENCODED_PLACEHOLDER = re.compile(r"%3Cpath%3A", re.IGNORECASE)
-_ENV_REF = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)|\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
-_TEMPLATE = re.compile(r"\{\{.*\}\}", re.DOTALL)
+# $(VAR) (Kubernetes), ${VAR} and ${name-with-dash} (envsubst, Terraform, Grafana), $${VAR} (escaped
+# for docker compose), $VAR, ArgoCD's $key.in.argocd-secret and $secret-name:key, Grafana's
+# $__env{VAR} / $__file{/path} / $__vault{...}. Flat character classes: linear time.
+_ENV_REF = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)|\$\$?\{[A-Za-z_][-A-Za-z0-9_.]*\}|\$[A-Za-z_][-A-Za-z0-9_.]*"
+                      r"|\$[a-z0-9][-a-z0-9.]*:[-._A-Za-z0-9]+|\$__(?:env|file|vault)\{[^{}\n]*\}")
+# Helm / Go templates, and GitHub Actions' ${{ secrets.X }}.
+_TEMPLATE = re.compile(r"\$?\{\{.*\}\}", re.DOTALL)
+# Boolean words: a flag, never a credential (``AUTH: "true"`` in an env list).
+_FLAG_WORDS = frozenset({"true", "false", "yes", "no", "on", "off"})
+# A SOPS-encrypted value: the AES-GCM ciphertext, its IV and tag (base64) and the original type.
+_SOPS_ENC = re.compile(r"ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,type:[a-z]+\]")
+# What SOPS writes in every document it encrypted (``sops.mac`` is the MAC over all values).
+SOPS_MARKERS = ("mac", "lastmodified", "version")
+# The settings of a SOPS document that choose which values it encrypts.
+SOPS_RULES = ("encrypted_regex", "unencrypted_regex", "encrypted_suffix", "unencrypted_suffix",
+              "encrypted_comment_regex", "unencrypted_comment_regex")
+# YAML tags whose scalar names a value kept elsewhere (ESPHome / Home Assistant ``!secret``
+# and ``!env_var``, pyyaml-env-tag's ``!ENV``): the text after the tag is a name, not a value.
+REFERENCE_TAGS = ("!secret ", "!env_var ", "!ENV ")
+# A key name as a value: ``secretKey: password``, ``apiKey: api-key`` (the key of a Secret).
+_KEY_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9_.]{0,62}")
+# A bare ``key`` (any case) followed on the same line by 20 characters a credential could be made
+# of: the prefilter's test for :func:`looks_like_credential` (run on lower-cased text).
+_BARE_KEY = r"(?<![a-z0-9_.-])key[\"']?[ \t]*:[ \t]*[\"']?[a-z0-9+/=_-]{20}"
+_CREDENTIAL_CHARS = re.compile(r"[A-Za-z0-9+/=_-]{20,512}")
+_HEX = re.compile(r"[0-9a-f]{32,}|[0-9A-F]{32,}")
 _ANGLE_PLACEHOLDER = re.compile(r"<[^<>\n]+>")
 _MASKED = re.compile(r"\*+|x{3,}|X{3,}")
 
@@ -80,9 +111,10 @@ _ANY_FORMAT = re.compile(r"AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|h
 
 # Every secret-looking key contains one of these in its lower-cased text (see is_secret_key),
 # a Secret or secretGenerator says "secret", and every token format matches _ANY_FORMAT.
-_KEY_QUALIFIER_WORDS = ("api", "private", "access", "encryption", "signing", "master", "license")
+_KEY_QUALIFIER_WORDS = ("api", "private", "access", "encryption", "signing", "master", "license", "shared")
 _MAYBE_SECRET_KEY = re.compile(
-    r"pass|pwd|secret|token|cred|auth|(?:" + "|".join(_KEY_QUALIFIER_WORDS) + r")[\W_]*key")
+    r"pass|pwd|secret|token|cred|auth|(?:" + "|".join(_KEY_QUALIFIER_WORDS) + r")[\W_]*key|" + _BARE_KEY)
+_BARE_KEY_RX = re.compile(_BARE_KEY)
 
 
 # The literals of _ANY_FORMAT and _MAYBE_SECRET_KEY spelled out: on whole files, substring tests
@@ -115,7 +147,9 @@ def may_hold_secret(text: str) -> bool:
     for prefix, literals in _FORMAT_LITERALS:
         if prefix in text and (not literals or any(lit in text for lit in literals)):
             return True
-    return "key" in lower and _QUALIFIED_KEY_REVERSED.search(lower[::-1]) is not None
+    if "key" not in lower:
+        return False
+    return _QUALIFIED_KEY_REVERSED.search(lower[::-1]) is not None or _BARE_KEY_RX.search(lower) is not None
 
 
 def words(name: str) -> list[str]:
@@ -138,7 +172,8 @@ def is_secret_key(name: object) -> bool:
     ``adminPassword`` and ``smtp.password`` are secret keys, while ``tokenTTL``,
     ``passwordEnabled``, ``passwordKey``, ``secretName``, ``passwordSecretRef``, ``secretKeyRef``
     and ``passwordFile`` are not (they configure or point at a secret). Any key mentioning
-    ``existing`` (``existingSecret``) is a reference.
+    ``existing`` (``existingSecret``) is a reference. ``shared_key``/``presharedKey`` are keys,
+    and a trailing ``mutual`` is skipped (``password_mutual``, iSCSI CHAP's second password).
     """
     if not isinstance(name, str):
         return False
@@ -150,6 +185,8 @@ def _is_secret_key(name: str) -> bool:
     parts = _words(name)
     if not parts or "existing" in parts:
         return False
+    if len(parts) > 1 and parts[-1] in TRAILING_QUALIFIERS:
+        parts = parts[:-1]
     last = parts[-1]
     if last == "key":
         return len(parts) > 1 and parts[-2] in KEY_QUALIFIERS
@@ -171,7 +208,77 @@ def names_a_secret_object(name: str, value: str) -> bool:
         return False
     if len(parts) > 1 and parts[-2] in SECRET_VALUE_QUALIFIERS:
         return False
-    return len(value) <= 253 and ("-" in value or "." in value) and _DNS_NAME.fullmatch(value) is not None
+    if len(value) > 253 or _DNS_NAME.fullmatch(value) is None:
+        return False
+    # ``OPERATOR_SECRET: operator``: the key says whose Secret it is, the value is that name
+    return "-" in value or "." in value or list(_words(value)) == parts[:-1]
+
+
+def names_a_key(name: str, value: str) -> bool:
+    """True when a ``*SecretKey`` key's value names a key of a Secret rather than holding one:
+    ``secretKey: password``, ``tokenSecretKey: api-token`` (External Secrets'
+    ``spec.data[].secretKey``, many charts' ``*SecretKey``). The value's own last word must be a
+    credential word or ``key``, so ``secretKey: fakeSecretKeyValue`` and ``secretKey: minio123``
+    are still literals; other ``*Key`` keys (``privateKey: my-private-key``) always hold values."""
+    parts = words(name)
+    if parts[-2:] != ["secret", "key"] or _KEY_NAME.fullmatch(value) is None:
+        return False
+    named = _words(value)
+    return bool(named) and (named[-1] in SECRET_WORDS or named[-1] == "key")
+
+
+def is_flag_value(value: str) -> bool:
+    """True for a boolean word as a string (``AUTH: "true"``): a switch, not a credential."""
+    return value.strip().lower() in _FLAG_WORDS
+
+
+def is_ciphertext(value: object) -> bool:
+    """True for a value SOPS encrypted (``ENC[AES256_GCM,data:...,iv:...,tag:...,type:str]``).
+
+    Only ciphertext: it is neither a secret in clear text nor something to print."""
+    return isinstance(value, str) and value.startswith("ENC[") and _SOPS_ENC.fullmatch(value) is not None
+
+
+def sops_metadata(document: object) -> dict | None:
+    """The top-level ``sops`` mapping of a document SOPS encrypted (it carries ``mac``,
+    ``lastmodified`` or ``version``), else None. KSOPS and ``sops -d`` remove it on decryption."""
+    if not isinstance(document, dict):
+        return None
+    meta = document.get("sops")
+    if isinstance(meta, dict) and any(marker in meta for marker in SOPS_MARKERS):
+        return meta
+    return None
+
+
+def sops_rules(meta: dict) -> list[str]:
+    """The settings of a ``sops`` block that choose which values are encrypted (names only)."""
+    return [name for name in SOPS_RULES if name in meta]
+
+
+def looks_like_credential(value: str) -> bool:
+    """True for a random-looking literal of 20 to 512 characters: 32 or more hex digits with a
+    digit and a letter, or base64/URL-safe text mixing upper case, lower case and digits that
+    changes character class at least every other character (generated keys do, identifiers
+    such as ``s3BucketNameForBackups2`` and label keys such as ``node-role.kubernetes.io/x`` do not)."""
+    if _CREDENTIAL_CHARS.fullmatch(value) is None:
+        return False
+    has_digit = any(c.isdigit() for c in value)
+    if _HEX.fullmatch(value):
+        return has_digit and any(c.isalpha() for c in value)
+    if not (has_digit and any(c.isupper() for c in value) and any(c.islower() for c in value)):
+        return False
+    classes = [0 if c.isupper() else 1 if c.islower() else 2 if c.isdigit() else 3 for c in value]
+    changes = sum(1 for a, b in zip(classes, classes[1:]) if a != b)
+    return changes * 2 >= len(value) - 1
+
+
+def reference_tag(line: str | None, column: int) -> bool:
+    """True when the scalar at ``column`` (1-based) of ``line`` starts with one of
+    :data:`REFERENCE_TAGS` (``password: !secret wifi_pass``): the YAML loader keeps only the text
+    after an unknown tag, so the tag is read from the source line."""
+    if not line or column < 1:
+        return False
+    return line.startswith(REFERENCE_TAGS, column - 1)
 
 
 def is_reference_value(value: str) -> bool:
@@ -179,9 +286,11 @@ def is_reference_value(value: str) -> bool:
 
     Empty or blank, a Vault placeholder ``<path:...>`` (also URL-encoded: the avp-placeholder
     rule judges those), an environment reference (``$(DB_PASSWORD)``, ``${DB_PASSWORD}``,
-    ``$DB_PASSWORD``), a whole Helm template expression (``{{ .Values.x }}``), a documentation
-    placeholder in angle brackets (``<db-password>``, also AVP's annotation-path form) and an
-    already masked value (``****``).
+    ``${name-with-dash}``, ``$${DB_PASSWORD}``, ``$DB_PASSWORD``, Grafana's ``$__env{VAR}`` and
+    ``$__file{/path}``), an ArgoCD reference into a Secret (``$oidc.clientSecret``,
+    ``$my-secret:password``), a whole Helm template expression (``{{ .Values.x }}``) or GitHub
+    Actions expression (``${{ secrets.X }}``), a documentation placeholder in angle brackets
+    (``<db-password>``, also AVP's annotation-path form) and an already masked value (``****``).
     """
     text = value.strip()
     if not text:

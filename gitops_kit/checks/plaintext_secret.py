@@ -1,13 +1,22 @@
 """plaintext-secret: credentials committed in clear text instead of Vault ``<path:...>`` placeholders.
 
-Three detectors over every parsed document (values files, manifests, Applications, kustomizations):
+Detectors over every parsed document (values files, manifests, Applications, kustomizations):
 
 * a v1 ``Secret``'s ``data`` (decoded from base64) and ``stringData`` values, and kustomize
   ``secretGenerator`` literals, that are not placeholders;
 * a secret-looking key (:func:`_secrets.is_secret_key`) with a literal string value, also inside
   Application inline ``helm.values`` strings and kustomize patch strings (read line by line) and
   in ``name``/``value`` pairs (container env, ``helm.parameters``);
-* well-known token formats and connection strings with a password, in any string value.
+* well-known token formats and connection strings with a password, in any string value;
+  and a random-looking literal under a bare ``key`` (:func:`_secrets.looks_like_credential`).
+
+What is encrypted or only names a secret is not reported (issue 20): SOPS ``ENC[...]`` values
+(the ``sops`` block holds only SOPS's metadata), a SealedSecret's ``spec.encryptedData``, an ExternalSecret's
+``secretKey``/``remoteRef``/``dataFrom`` (also embedded in chart values), Vault Secrets
+Operator objects and SecretProviderClasses (their fields name paths and keys: only token
+formats are looked for), and references (see ``_secrets.is_reference_value``, ``!secret``).
+In a SOPS-encrypted document, a secret-looking key whose value the file's SOPS rule left in
+clear text is reported as such.
 
 A finding names the file, line, key and kind of secret, never the value (see ``_secrets.mask``).
 """
@@ -22,6 +31,21 @@ from ..yamlio import YMap, YSeq
 from . import _secrets as s
 
 LITERAL = "a literal value"
+
+# Objects whose secret-looking fields hold names, paths or ciphertext, by kind and API group
+# (a mapping without an apiVersion, as in chart values, or a templated one, counts as the group).
+_EXTERNAL_SECRETS = frozenset({"ExternalSecret", "ClusterExternalSecret", "PushSecret"})
+_VAULT_OPERATOR = frozenset({"VaultStaticSecret", "VaultDynamicSecret", "VaultPKISecret", "VaultAuth",
+                             "VaultAuthGlobal", "VaultConnection", "HCPVaultSecretsApp", "HCPAuth",
+                             "SecretTransformation"})
+_SPECIAL_KINDS = _EXTERNAL_SECRETS | _VAULT_OPERATOR | {"SealedSecret", "SecretProviderClass"}
+# The fields of an ExternalSecret's data item, a PushSecret's data item, that only name things.
+_ESO_ITEM_REFS = ("secretKey", "remoteRef", "sourceRef", "match")
+_BARE_KEYS = frozenset({"key", "Key", "KEY"})
+# SOPS leaves keys with this suffix in clear text when the file sets no rule of its own.
+_SOPS_DEFAULT_SUFFIX = "_unencrypted"
+# In every message about a clear-text value of a SOPS-encrypted document (its advice is SOPS's).
+SOPS_MARK = " left unencrypted in a SOPS-encrypted file: "
 
 
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
@@ -41,6 +65,8 @@ _PLACEHOLDER_ADVICE = (", not a Vault <path:...> placeholder", "; use a Vault <p
 def _outside_avp(hit: Hit, manifests: str) -> Hit:
     """``hit`` with the advice for a file in the manifests directory, which AVP never renders."""
     message = hit.message
+    if SOPS_MARK in message:
+        return hit  # encrypting it with SOPS is the fix there, not a Vault placeholder
     cut = min((i for i in (message.find(a) for a in _PLACEHOLDER_ADVICE) if i >= 0), default=len(message))
     advice = (f"; {manifests} is not rendered by argocd-vault-plugin, so a Vault placeholder here would "
               "reach the cluster as is: reference a Secret that exists (valueFrom.secretKeyRef, existingSecret), "
@@ -98,12 +124,23 @@ class _Scanner:
         self.path = path
         self.lines = lines
         self.literal_keys = literal_keys
+        # of the document being read: the names of its SOPS rule settings (None: not SOPS encrypted)
+        self.sops: list[str] | None = None
+        self.sops_suffix = ""  # the document's sops.unencrypted_suffix, if any
 
     # --- documents ---------------------------------------------------------------------------
 
     def document(self, data: YMap | YSeq, index: int) -> Iterator[Hit]:
         done: set[tuple[int, Any]] = set()  # (id(container), key) already judged by a special case
         label, ident = "", f"doc{index}"
+        self.sops, self.sops_suffix = None, ""
+        meta = s.sops_metadata(data)
+        if meta is not None and isinstance(data, YMap):
+            # The sops block (recipients, encrypted data keys, the MAC) is read like the rest: it
+            # holds no secret-looking key, and what the rule reads, the parse cache may keep.
+            self.sops = s.sops_rules(meta)
+            suffix = meta.get("unencrypted_suffix")
+            self.sops_suffix = suffix if isinstance(suffix, str) else ""
         if isinstance(data, YMap):
             kind, api = data.get("kind"), data.get("apiVersion")
             meta = data.get("metadata")
@@ -127,7 +164,7 @@ class _Scanner:
                 continue
             done.add((id(data), field))
             for key, value in values.items():
-                if not isinstance(value, str):
+                if not isinstance(value, str) or s.is_ciphertext(value):
                     continue  # null is empty; numbers and mappings are the schema rule's business
                 encoded = field == "data"
                 text = s.decode_base64(value) if encoded else value
@@ -142,12 +179,14 @@ class _Scanner:
                     found = s.find_secrets(text)
                     if found:
                         pos = s.string_pos(self.lines, pos, text, found[0].offset)
-                yield Hit(self.path, pos, f"{label}: {field}.{key} {verb} {_a(kind)} ({s.mask(value)}), not a Vault "
-                          "<path:...> placeholder", key=f"{ident}:{field}.{key}")
+                advice = (self._sops_reason(str(key)) if self.sops is not None
+                          else ", not a Vault <path:...> placeholder")
+                yield Hit(self.path, pos, f"{label}: {field}.{key} {verb} {_a(kind)} ({s.mask(value)}){advice}",
+                          key=f"{ident}:{field}.{key}")
 
     def _secret_value_kind(self, key: str, text: str) -> str | None:
         """What a value that becomes Secret data is, or None when it may be committed."""
-        if s.is_reference_value(text) or s.is_public_certificate(text):
+        if s.is_reference_value(text) or s.is_ciphertext(text) or s.is_public_certificate(text):
             return None
         found = s.find_secrets(text)
         if found:
@@ -269,36 +308,123 @@ class _Scanner:
     # --- everything else ---------------------------------------------------------------------
 
     def _harmless(self, key: str, value: str) -> bool:
-        return s.is_reference_value(value) or s.names_a_secret_object(key, value) or s.is_auth_mode(key, value)
+        return (s.is_reference_value(value) or s.is_ciphertext(value) or s.is_flag_value(value)
+                or s.names_a_secret_object(key, value) or s.names_a_key(key, value) or s.is_auth_mode(key, value))
+
+    def _tagged(self, node: YMap, key: Any) -> bool:
+        """Whether ``node[key]`` was written with a reference tag (``!secret wifi_pass``)."""
+        line, col = node.value_pos(key)
+        return s.reference_tag(self.lines.line(line), col)
+
+    def _sops_suffix_of(self, key: Any) -> str | None:
+        """The unencrypted suffix ``key`` ends with in this SOPS document (the file's own, or
+        SOPS's default ``_unencrypted``), else None."""
+        if not isinstance(key, str):
+            return None
+        for suffix in (self.sops_suffix, _SOPS_DEFAULT_SUFFIX):
+            if suffix and len(key) > len(suffix) and key.endswith(suffix):
+                return suffix
+        return None
+
+    def _sops_secret_key(self, key: Any) -> bool:
+        """is_secret_key in a SOPS document: also a secret-looking key carrying an unencrypted
+        suffix (``password_unencrypted``), which SOPS leaves in clear text by name."""
+        if s.is_secret_key(key):
+            return True
+        suffix = self._sops_suffix_of(key)
+        return suffix is not None and s.is_secret_key(key[:-len(suffix)])
+
+    def _sops_reason(self, key: str) -> str:
+        """The end of a message about a value that a SOPS-encrypted document holds in clear text:
+        which SOPS setting left it so (named, never quoted), and what to do."""
+        suffix = self._sops_suffix_of(key)
+        if suffix is not None and suffix == self.sops_suffix:
+            why = f"its name ends in the file's sops.unencrypted_suffix {suffix}"
+        elif suffix is not None and not self.sops:
+            why = f"its name ends in {suffix}, which SOPS leaves unencrypted by default"
+        elif self.sops:
+            why = "its " + " and ".join(f"sops.{name}" for name in self.sops) + " does not cover this key"
+        else:
+            why = "SOPS encrypts every value by default, so it was added or decrypted after encryption"
+        return f"{SOPS_MARK}{why}; encrypt the file again with a SOPS rule (.sops.yaml creation_rules) that covers it"
+
+    def _special(self, node: YMap, kind: str, done: set) -> bool:
+        """Mark the fields of a secret-tooling object that hold names or ciphertext as judged;
+        True when the whole object only names things (look for token formats only)."""
+        api = node.get("apiVersion")
+
+        def of(group: str) -> bool:
+            return not isinstance(api, str) or api.startswith(group + "/") or "{{" in api
+
+        if kind in _EXTERNAL_SECRETS and of("external-secrets.io"):
+            spec = node.get("spec")
+            if kind == "ClusterExternalSecret" and isinstance(spec, YMap):
+                spec = spec.get("externalSecretSpec")
+            if isinstance(spec, YMap):
+                for field in ("dataFrom", "secretStoreRef", "selector"):
+                    done.add((id(spec), field))
+                for item in _seq(spec.get("data")):
+                    if isinstance(item, YMap):
+                        done.update((id(item), field) for field in _ESO_ITEM_REFS)
+        elif kind == "SealedSecret" and of("bitnami.com"):
+            spec = node.get("spec")
+            if isinstance(spec, YMap):
+                done.add((id(spec), "encryptedData"))  # ciphertext; spec.template is read as usual
+        elif kind in _VAULT_OPERATOR:
+            return of("secrets.hashicorp.com")
+        elif kind == "SecretProviderClass":
+            return of("secrets-store.csi.x-k8s.io")
+        return False
+
+    def _formats_only(self, root: YMap, path: tuple, prefix: str, ident: str) -> Iterator[Hit]:
+        stack: list[tuple[Any, tuple]] = [(root, path)]
+        while stack:
+            node, where = stack.pop()
+            items = node.items() if isinstance(node, YMap) else enumerate(node)
+            for key, value in items:
+                if isinstance(value, str):
+                    if s.may_contain_format(value):
+                        pos = node.value_pos(key) if isinstance(node, YMap) else node.item_pos(key)
+                        yield from self.formats(value, pos, prefix, where + (key,), ident)
+                elif isinstance(value, (YMap, YSeq)):
+                    stack.append((value, where + (key,)))
 
     def _walk(self, root: YMap | YSeq, label: str, ident: str, done: set) -> Iterator[Hit]:
         # Every node of every scanned document passes here: the common case (a string that is
         # neither under a secret key nor a token) costs two cached lookups.
         prefix = f"{label}: " if label else ""
-        secret_key, maybe_format = s.is_secret_key, s.may_contain_format
+        secret_key = s.is_secret_key if self.sops is None else self._sops_secret_key
+        maybe_format, bare_keys, special_kinds = s.may_contain_format, _BARE_KEYS, _SPECIAL_KINDS
         stack: list[tuple[Any, tuple]] = [(root, ())]
         while stack:
             node, path = stack.pop()
             if isinstance(node, YMap):
                 node_id = id(node)
+                obj_kind = node.get("kind")
+                if obj_kind.__class__ is str and obj_kind in special_kinds and self._special(node, obj_kind, done):
+                    yield from self._formats_only(node, path, prefix, ident)
+                    continue
                 pair_name = node.get("name")
                 if isinstance(pair_name, str) and secret_key(pair_name):
                     pair_value = node.get("value")
                     if isinstance(pair_value, str) and (node_id, "value") not in done:
                         done.add((node_id, "value"))
-                        if not self._harmless(pair_name, pair_value):
+                        if not self._harmless(pair_name, pair_value) and not self._tagged(node, "value"):
                             kind = s.secret_kind(pair_value) or LITERAL
                             yield Hit(self.path, node.value_pos("value"),
-                                      f"{prefix}{_join(path)} sets {pair_name} to {_a(kind)} ({s.mask(pair_value)}); "
-                                      "use valueFrom.secretKeyRef or a Vault <path:...> placeholder",
+                                      f"{prefix}{_join(path)} sets {pair_name} to {_a(kind)} ({s.mask(pair_value)})"
+                                      + (self._sops_reason(pair_name) if self.sops is not None else
+                                         "; use valueFrom.secretKeyRef or a Vault <path:...> placeholder"),
                                       key=f"{ident}:{_join(path)}:{pair_name}")
                 for key, value in node.items():
                     if isinstance(value, str):
                         if done and (node_id, key) in done:
                             continue
                         if secret_key(key):
-                            if not self._harmless(key, value):
+                            if not self._harmless(key, value) and not self._names_only(node, key):
                                 yield self._secret_key_hit(node, key, value, path + (key,), prefix, ident)
+                        elif key in bare_keys and s.looks_like_credential(value) and not self._tagged(node, key):
+                            yield self._bare_key_hit(node, key, value, path + (key,), prefix, ident)
                         elif maybe_format(value):
                             yield from self.formats(value, node.value_pos(key), prefix, path + (key,), ident)
                     elif isinstance(value, (YMap, YSeq)) and not (done and (node_id, key) in done):
@@ -311,17 +437,37 @@ class _Scanner:
                     elif isinstance(value, (YMap, YSeq)):
                         stack.append((value, path + (i,)))
 
+    def _names_only(self, node: YMap, key: Any) -> bool:
+        """A secret-looking key whose value is a name here: written with a reference tag, or an
+        External Secrets data item's ``secretKey`` (a ``remoteRef`` beside it) in a chart's own shape."""
+        if key == "secretKey" and isinstance(node.get("remoteRef"), YMap):
+            return True
+        return self._tagged(node, key)
+
     def _secret_key_hit(self, node: YMap, key: str, value: str, path: tuple, prefix: str, ident: str) -> Hit:
         dotted = _join(path)
         kind = s.secret_kind(value) or LITERAL
+        if self.sops is not None:
+            return Hit(self.path, node.value_pos(key), f"{prefix}secret-looking key {dotted!r} has {_a(kind)} "
+                       f"({s.mask(value)}){self._sops_reason(str(key))}", key=f"{ident}:{dotted}")
         return Hit(self.path, node.value_pos(key),
                    f"{prefix}secret-looking key {dotted!r} has {_a(kind)} ({s.mask(value)}); use a Vault "
                    "<path:...> placeholder or a reference to an existing Secret", key=f"{ident}:{dotted}")
 
+    def _bare_key_hit(self, node: YMap, key: str, value: str, path: tuple, prefix: str, ident: str) -> Hit:
+        dotted = _join(path)
+        kind = s.secret_kind(value) or "random-looking literal"
+        if self.sops is not None:
+            return Hit(self.path, node.value_pos(key), f"{prefix}key {dotted!r} has {_a(kind)} that looks like a "
+                       f"credential ({s.mask(value)}){self._sops_reason(str(key))}", key=f"{ident}:{dotted}")
+        return Hit(self.path, node.value_pos(key),
+                   f"{prefix}key {dotted!r} has {_a(kind)} that looks like a credential ({s.mask(value)}); use a "
+                   "Vault <path:...> placeholder or a reference to an existing Secret", key=f"{ident}:{dotted}")
+
     def formats(self, value: str, pos: tuple[int, int], prefix: str, path: tuple, ident: str) -> Iterator[Hit]:
         """Token formats and connection strings in one string value, one hit per line."""
         found = s.find_secrets(value)
-        if not found:
+        if not found or s.is_ciphertext(value):
             return
         dotted = _join(path)
         where, key = f"{prefix}{dotted}", f"{ident}:{dotted}"

@@ -1,14 +1,18 @@
 """schema: every manifest against the schema of its kind (Kubernetes, gitops-kit's CRD schemas,
-the repository's CRDs), strict about unknown fields; each violation at its own line."""
+the repository's CRDs), strict about unknown fields; each violation at its own line.
+
+A document SOPS encrypted (KSOPS generator input) is validated without its top-level ``sops``
+block, which SOPS and KSOPS remove when they decrypt it."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Iterator
 
 from .. import schemas_k8s
 from ..findings import Hit, Severity
 from ..model import RepoModel
-from . import _secret_data
+from . import _secret_data, _secrets
 
 
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
@@ -27,7 +31,7 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
             validator = sset.validator(target.api_version or "", target.kind or "")
             if validator is None:
                 continue  # not covered: schema-unknown reports it
-        problems = schemas_k8s.validate(sset, validator, target.data, target.pos)
+        problems = schemas_k8s.validate(sset, validator, _without_sops(target.data), target.pos)
         if not problems:
             continue
         what = target.label
@@ -39,3 +43,13 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
                       key=f"{target.identity}:{problem.key}")
     # format: byte, which the validators do not check: the API server decodes every Secret.data value
     yield from _secret_data.invalid_base64(model)
+
+
+def _without_sops(data: Any) -> Any:
+    """``data`` without its top-level ``sops`` block when it carries SOPS metadata (a shallow copy
+    that keeps every position), else ``data`` itself."""
+    if _secrets.sops_metadata(data) is None:
+        return data
+    stripped = copy.copy(data)
+    del stripped["sops"]
+    return stripped
