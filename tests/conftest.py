@@ -39,3 +39,14 @@ def _cache_key_outside_home(tmp_path_factory):
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
         os.environ["XDG_CACHE_HOME"] = previous
+
+
+@pytest.fixture(scope="session")
+def chart_server():
+    """The upstream charts of ../shared served on 127.0.0.1 (skips without ../shared)."""
+    from served_charts import CHARTS, serve
+
+    if not (CHARTS / "MAPPING.tsv").is_file():
+        pytest.skip("../shared/upstream/charts is absent")
+    with serve() as server:
+        yield server

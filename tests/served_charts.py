@@ -1,0 +1,69 @@
+"""Serve ``../shared/upstream/charts`` (static Helm repositories) over HTTP on 127.0.0.1.
+
+Tests point the reference repository's chart URLs at the server through the ``charts.mirrors``
+config, so the real download, digest check, cache and render paths run. Without ``../shared``
+the fixtures skip.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+CHARTS = Path(__file__).resolve().parents[2] / "shared" / "upstream" / "charts"
+
+
+@dataclass
+class ChartServer:
+    """A running server: its base URL and upstream URL -> served URL for every repository."""
+
+    url: str
+    mirrors: dict[str, str]
+    requests: list[str]  # request paths, in order (a test may assert what was downloaded)
+
+    def repo(self, folder: str) -> str:
+        return f"{self.url}/{folder}"
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    log: list[str]
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's name
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        self.log.append(self.path)
+        super().do_GET()
+
+
+def mapping() -> dict[str, str]:
+    """Upstream Helm repository URL -> folder under CHARTS (from its MAPPING.tsv)."""
+    out = {}
+    for line in (CHARTS / "MAPPING.tsv").read_text().splitlines()[1:]:
+        if "\t" in line:
+            url, folder = line.split("\t", 1)
+            out[url.strip()] = folder.strip()
+    return out
+
+
+@contextmanager
+def serve(root: Path = CHARTS) -> Iterator[ChartServer]:
+    """Serve ``root`` on an ephemeral port until the block ends."""
+    log: list[str] = []
+    handler = type("Handler", (_Handler,), {"log": log})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        mirrors = {url: f"{base}/{folder}" for url, folder in mapping().items()} if (root / "MAPPING.tsv").exists() else {}
+        yield ChartServer(base, mirrors, log)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
