@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import __version__, parallel, safepaths
+from .model import PARALLEL_MIN_FILES as _THRESHOLD  # the model imports this module lazily: no cycle
 
 DIR = safepaths.CACHE_DIR
 # Entries are spread over shards by path, so a commit that changes a few files rewrites a few
@@ -174,7 +175,7 @@ def load(root: Path, vetted_under: str) -> tuple[dict[str, tuple[bytes, Any]], s
                 continue
             try:
                 data = pickle.loads(payload)
-            except Exception:  # noqa: BLE001 - a shard we cannot read is simply not cached
+            except Exception:  # a shard we cannot read is simply not cached
                 unused.add(shard)
                 continue
             if isinstance(data, dict) and data.get("version") == __version__ and data.get("policy") == vetted_under \
@@ -344,8 +345,8 @@ def _replace_gitignore(path: Path) -> bool:
                 pass
 
 
-# Below this many entries, a forked writer costs more than it saves.
-PARALLEL_MIN_ENTRIES = 1500
+# Below this many entries, a forked writer costs more than it saves (the tool's one threshold).
+PARALLEL_MIN_ENTRIES = _THRESHOLD
 
 
 def _write(folder: Path, key: bytes, shard: int, part: dict[str, tuple[bytes, Any]],

@@ -1,5 +1,6 @@
-"""What the parse cache may hold: the one decision, :func:`may_cache` (api.py asks it for each
-file it writes back; cache.py stores what it accepts).
+"""What the parse cache may hold: the one decision, :func:`cache_filter` (the ``keep`` that
+cache.save applies to every file it writes back), built on :func:`may_cache` (one file, given
+plaintext-secret's verdict on it).
 
 A cache entry keeps a file's whole text, so a file that may hold a secret is cached only when
 plaintext-secret looked at it, found nothing, and could see everything in it. The rule cannot
@@ -47,6 +48,37 @@ _STAND_IN = "$(GITOPS_KIT_PLACEHOLDER)"
 _SECRET_DATA = ("data", "stringData")
 
 
+def cache_filter(model: Any, secret_paths: set[str] | None,
+                 scan: Callable[[str, Any], Any] | None) -> Callable[[str, Any], bool]:
+    """THE decision of what one run may write to the parse cache: ``keep(rel, sf)`` for
+    cache.save. It composes plaintext-secret's verdicts with :func:`may_cache`:
+
+    ``secret_paths`` are the files where plaintext-secret found something (None: the rule did
+    not run, so nothing vouches for any file that may hold a secret). The rule vouches only for
+    the files it read: a file parsed in this run outside the focus of a pre-commit run is
+    scanned with ``scan(rel, sf)`` (the rule's per-file hits) before it is cached. A file that
+    came from the cache was vetted when it was written, under the same rule settings and
+    policy revision (cache.policy)."""
+    fresh = model.cache_fresh
+    if secret_paths is None or scan is None:
+        return lambda rel, sf: may_cache(sf, None)
+
+    def keep(rel: str, sf: Any) -> bool:
+        if rel in secret_paths:
+            return False
+        if rel not in fresh:
+            return True
+        if model.in_focus(rel):
+            return may_cache(sf, _found_nothing)  # the rule read it and found nothing
+        return may_cache(sf, lambda: next(iter(scan(rel, sf)), None) is None)
+
+    return keep
+
+
+def _found_nothing() -> bool:
+    return True
+
+
 def may_cache(sf: Any, verdict: Callable[[], bool] | None) -> bool:
     """Whether the parsed file ``sf`` may be written to the parse cache.
 
@@ -64,7 +96,7 @@ def may_cache(sf: Any, verdict: Callable[[], bool] | None) -> bool:
         if _unseen_by_the_rule(sf.documents):
             return False
         return bool(verdict())
-    except Exception:  # noqa: BLE001 - a file that cannot be judged is simply not cached
+    except Exception:  # a file that cannot be judged is simply not cached
         return False
 
 

@@ -9,6 +9,7 @@ from . import catalog, checks, parallel, progress, suppress
 from .config import merge
 from .errors import UsageError
 from .findings import CauseRef, Finding, Hit, Location, Severity, fingerprint
+from .model import PARALLEL_MIN_FILES as model_threshold
 from .model import RepoModel
 
 SUPPRESSION = "suppression"
@@ -72,8 +73,7 @@ _COST = {"plaintext_secret": 75, "schema": 85, "node_tier": 54, "topology_spread
 # Checks that share an index built on first use (the schema set and its targets; bundle
 # ownership) run in the same process, so that it is built once.
 _TOGETHER = (frozenset({"schema", "schema_unknown"}), frozenset({"node_tier", "network_policy", "resource_quota"}))
-# Below this many files a second process costs more than it saves.
-PARALLEL_MIN_FILES = 1500
+PARALLEL_MIN_FILES = model_threshold  # one threshold for the whole tool (gitops_kit.model)
 
 
 def _run_checks(model: RepoModel, jobs: list[tuple[catalog.RuleSpec, dict, str | None]], tick: bool = True
@@ -86,7 +86,7 @@ def _run_checks(model: RepoModel, jobs: list[tuple[catalog.RuleSpec, dict, str |
         try:
             for hit in checks.get(spec.check)(model, params):
                 raw.append(_stamp(spec, hit, model, severity_override))
-        except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others' findings
+        except Exception as exc:  # one broken check must not hide the others' findings
             crashed.append(spec.id)
             # The exception text may quote repository content (a secret): report its type only.
             raw.append(Finding(spec.id, Severity.ERROR, ".", 1, 1,

@@ -211,7 +211,7 @@ def fixability(model: RepoModel, finding: Finding, params: dict[str, Any]) -> st
     token = _PREVIEW.set(True)
     try:
         edits = list(fixer(model, finding, params))
-    except Exception:  # noqa: BLE001 - a fixer that cannot judge a finding offers no fix of it
+    except Exception:
         return None
     finally:
         _PREVIEW.reset(token)

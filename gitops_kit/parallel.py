@@ -106,7 +106,7 @@ def _with_child(batches: list, work: Callable, results: list, count: Callable) -
                     out.write(_FRAME.pack(index, len(payload)))
                     out.write(payload)
                     out.flush()
-        except BaseException:  # noqa: BLE001 - any failure: the parent computes what is missing
+        except BaseException:
             code = 1
         finally:
             os._exit(code)
@@ -182,7 +182,7 @@ def _receive(fd: int, pending: bytearray, results: list, batches: list, count: C
             if index < len(results) and results[index] is None:
                 try:
                     got = pickle.loads(bytes(pending[start + _FRAME.size:end]))
-                except Exception:  # noqa: BLE001 - a damaged batch is computed again
+                except Exception:
                     got = None
                 if isinstance(got, list) and len(got) == len(batches[index]):
                     results[index] = got

@@ -76,10 +76,17 @@ def test_discovered_directory_is_rendered_by_the_plugin(tmp_path):
 
 
 def test_file_name_is_matched_at_the_top_of_the_source_only(tmp_path):
-    # filepath.Glob joined to the source directory: a marker in a sub-directory takes nothing
+    # filepath.Glob joined to the source directory: a marker in a sub-directory takes nothing.
+    # The source recurses, so that the plain directory source reads the sub-directory.
+    # Part a: the source recurses (an explicit directory block), so its plain directory walk reads
+    # the sub-directory; part b: no block, so discovery runs and the top-level marker matches.
+    original = (PROJECT / "examples/reference/argo/apps/netbox-app.yaml").read_text()
+    app = original.replace("      path: apps/manifests/netbox\n", "      path: apps/manifests/netbox\n"
+                           "      directory: {recurse: true}\n")
     files = {"apps/manifests/argocd/cmp-plugin.yaml": plugins(("avp-directory", 'fileName: "*.vault.yaml"', AVP)),
-             "apps/manifests/netbox/secrets/smtp.vault.yaml": SECRET}
+             "apps/manifests/netbox/secrets/smtp.vault.yaml": SECRET, "argo/apps/netbox-app.yaml": app}
     assert len(avp_hits(tmp_path / "a", files)) == 1
+    files["argo/apps/netbox-app.yaml"] = original
     files["apps/manifests/netbox/marker.vault.yaml"] = "# marks the directory for the plugin\n"
     assert avp_hits(tmp_path / "b", files) == []  # the whole source is rendered, sub-directories too
 

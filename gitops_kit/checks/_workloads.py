@@ -2,8 +2,8 @@
 topology-spread, app-health-check): which Application a bundle belongs to, which namespaces apps own,
 which objects land in a namespace, and where a tree selects a node tier.
 
-Candidates for the model: ``bundle_owners`` (bundle <-> Application), ``owned_namespaces`` and
-``effective_namespace`` are facts about the repository layout, not about one rule.
+``bundle_owners``, ``owned_namespaces`` and ``effective_namespace`` moved to
+:mod:`gitops_kit.model.ownership` (facts about the repository, not about one rule).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from .. import yamlio
-from ..model import KUSTOMIZATION_FILES, Application, K8sObject, RepoModel
+from ..model import KUSTOMIZATION_FILES, RepoModel
 from ..yamlio import YMap, YSeq
 
 Pos = tuple[int, int]
@@ -42,78 +42,17 @@ def dotted(path: Iterable[Any]) -> str:
 
 # --- bundles and their Applications ---------------------------------------------------------------------
 
-@dataclass
-class Owners:
-    """Which child Application a bundle (apps/helm/<x>, apps/manifests/<x>) belongs to, both ways."""
-
-    app_of_bundle: dict[str, Application]
-    bundle_of_app: dict[int, str]  # id(Application) -> bundle name
-
-    def app(self, bundle: str | None) -> Application | None:
-        return self.app_of_bundle.get(bundle) if bundle else None
-
-    def bundle(self, app: Application) -> str | None:
-        return self.bundle_of_app.get(id(app))
-
-
-def bundle_of_path(model: RepoModel, path: str) -> str | None:
-    """The bundle a repo-relative file lies in, or None outside apps/helm/* and apps/manifests/*.
-    Answered once per path and model (rules ask for every object, and a file holds several)."""
-    known = model.memo.get("bundle_of_path")
-    if known is None:
-        known = model.memo["bundle_of_path"] = {}
-    try:
-        return known[path]
-    except KeyError:
-        pass
-    name = None
-    for base in (model.config.helm_dir, model.config.manifests_dir):
-        prefix = base + "/"
-        if path.startswith(prefix) and "/" in path[len(prefix):]:
-            name = path[len(prefix):].split("/", 1)[0]
-            break
-    known[path] = name
-    return name
-
-
-def _referenced_bundles(model: RepoModel, app: Application) -> Iterator[str]:
-    for src in app.sources:
-        path = src.path
-        if path and (src.repo_url is None or model.is_this_repo(src.repo_url) or model.repo_url is None):
-            name = bundle_of_path(model, path.removeprefix("./").strip("/") + "/")
-            if name:
-                yield name
-        for vf, _pos in src.value_files():
-            if vf.startswith("$") and "/" in vf:
-                name = bundle_of_path(model, vf.split("/", 1)[1])
-                if name:
-                    yield name
-
-
-def bundle_owners(model: RepoModel) -> Owners:
-    """Bundle <-> child Application: by equal name first, else by a source path or value file into it.
-    Computed once per model: node-tier, network-policy and resource-quota all ask."""
-    owners = model.memo.get("bundle_owners")
-    if owners is None:
-        owners = model.memo["bundle_owners"] = _bundle_owners(model)
-    return owners
-
-
-def _bundle_owners(model: RepoModel) -> Owners:
-    by_bundle: dict[str, Application] = {}
-    for name in model.bundles:
-        for app in model.apps_by_name.get(name, ()):
-            if not app.is_root:
-                by_bundle[name] = app
-                break
-    for app in model.child_apps():
-        for name in _referenced_bundles(model, app):
-            if name in model.bundles and name not in by_bundle:
-                by_bundle[name] = app
-    back: dict[int, str] = {}
-    for name, app in by_bundle.items():
-        back.setdefault(id(app), name)
-    return Owners(by_bundle, back)
+# Bundle ownership and namespaces are facts of the model; re-exported for the checks.
+from ..model.ownership import (  # noqa: F401
+    OwnedNamespace,
+    Owners,
+    bundle_of_path,
+    bundle_owners,
+    by_namespace,
+    effective_namespace,
+    owned_namespaces,
+    owns_namespace,
+)
 
 
 def helm_dir_files(model: RepoModel, bundle: str) -> list[tuple[str, Any]]:
@@ -142,60 +81,6 @@ def kustomize_helm_charts(model: RepoModel, bundle: str) -> list[tuple[Any, YMap
 
 
 # --- namespaces -----------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class OwnedNamespace:
-    """A namespace an app owns, and the Application whose destination names it."""
-
-    namespace: str
-    app: Application
-
-    @property
-    def pos(self) -> Pos:
-        dest = self.app.destination
-        return dest.value_pos("namespace") if "namespace" in dest else self.app.obj.pos
-
-    @property
-    def key(self) -> str:
-        return f"{self.app.obj.identity()}:spec.destination.namespace"
-
-
-def owns_namespace(model: RepoModel, app: Application) -> bool:
-    """An app's own override (``owns_namespace``) first, else its layer's ``owns_namespaces``."""
-    override = model.config.app(app.name).get("owns_namespace")
-    if override is not None:
-        return bool(override)
-    spec = model.config.layer(app.layer)
-    return bool(spec and spec.owns_namespaces)
-
-
-def owned_namespaces(model: RepoModel) -> list[OwnedNamespace]:
-    """Destination namespaces of child Applications that own their namespace."""
-    out = []
-    for app in model.child_apps():
-        ns = app.dest_namespace
-        if ns and owns_namespace(model, app):
-            out.append(OwnedNamespace(ns, app))
-    return out
-
-
-def effective_namespace(model: RepoModel, obj: K8sObject, owners: Owners) -> str | None:
-    """metadata.namespace, else the destination namespace of the bundle's Application (where ArgoCD puts it)."""
-    if obj.namespace:
-        return obj.namespace
-    app = owners.app(bundle_of_path(model, obj.path))
-    return app.dest_namespace if app is not None else None
-
-
-def by_namespace(model: RepoModel, objects: Iterable[K8sObject], owners: Owners) -> dict[str, list[K8sObject]]:
-    """Objects grouped by the namespace they land in."""
-    out: dict[str, list[K8sObject]] = {}
-    for obj in objects:
-        ns = effective_namespace(model, obj, owners)
-        if ns:
-            out.setdefault(ns, []).append(obj)
-    return out
-
 
 # --- tier selections ------------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from typing import Any, Iterator
 from .. import yamlio
 from ..findings import Hit
 from ..model import Application, RepoModel
+from ..model.values import helm_values
 from ..yamlio import YMap, YSeq
 from ._workloads import helm_dir_files, kustomize_helm_charts
 
@@ -45,6 +46,7 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
             found.extend(_in_data(obj.data.get("data"), obj.path, f"ConfigMap {cm_name} data", key))
     for obj in model.kind("Kustomization"):
         found.extend(_in_patches(obj.data, obj.path, cm_name, key))
+    found.extend(_in_app_values(model, chart, key))
     for path, tree, where, pos in _chart_values(model, chart):
         configs = tree.get("configs") if isinstance(tree, YMap) else None
         cm = configs.get("cm") if isinstance(configs, YMap) else None
@@ -104,29 +106,37 @@ def _in_patches(kustomization: YMap, path: str, cm_name: str, key: str) -> Itera
                     yield _Found(path, pos, f.where, f.script)
 
 
-def _chart_values(model: RepoModel, chart: str) -> Iterator[tuple[str, Any, str, tuple[int, int] | None]]:
-    """(path, values tree, description, position override) of every Helm values source of an app
-    installing ``chart``; values parsed from a ``helm.values`` string are reported at that string."""
+def _in_app_values(model: RepoModel, chart: str, key: str) -> Iterator[_Found]:
+    """The health check in the Helm values ArgoCD gives the ``chart`` (value files, ``values``,
+    ``valuesObject``, ``parameters``, merged as ArgoCD does), at the line that sets it."""
     for app in model.applications:
         for src in app.sources:
             if src.chart != chart:
                 continue
-            helm = src.get("helm")
-            if isinstance(helm, YMap):
-                obj = helm.get("valuesObject")
-                if isinstance(obj, YMap):
-                    yield app.path, obj, f"Application {app.name} helm.valuesObject", None
-                text = helm.get("values")
-                if isinstance(text, str):
-                    for doc in yamlio.load_text(str(text)).documents:
-                        if isinstance(doc.data, YMap):
-                            yield app.path, doc.data, f"Application {app.name} helm.values", helm.value_pos("values")
-            for ref, _pos in src.value_files():
-                rel = ref.split("/", 1)[1] if ref.startswith("$") and "/" in ref else None
-                sf = model.files.get(rel) if rel else None
-                if sf is not None:
-                    for doc in sf.documents:
-                        yield sf.path, doc.data, f"values of {app.name}", None
+            values = helm_values(model, app, src)
+            where = f"Application {app.name} Helm values configs.cm"
+            nulled = values.nulled.get(("configs", "cm", key))
+            configs = values.tree.get("configs")
+            cm = configs.get("cm") if isinstance(configs, dict) else None
+            if nulled is not None and not (isinstance(cm, dict) and key in cm):
+                yield _Found(*nulled, where, False)  # "key:" with nothing after it: an empty script
+            if not isinstance(cm, dict):
+                continue
+            if key in cm:
+                path, pos = values.origin(("configs", "cm", key)) or (app.path, app.obj.pos)
+                yield _Found(path, pos, where, _script(cm[key]))
+            block = cm.get(OLD_KEY)
+            if isinstance(block, str):
+                for doc in yamlio.load_text(block).documents:
+                    entry = doc.data.get(OLD_KIND) if isinstance(doc.data, YMap) else None
+                    if isinstance(entry, YMap) and "health.lua" in entry:
+                        path, pos = values.origin(("configs", "cm", OLD_KEY)) or (app.path, app.obj.pos)
+                        yield _Found(path, pos, f"{where} {OLD_KEY}", _script(entry["health.lua"]))
+
+
+def _chart_values(model: RepoModel, chart: str) -> Iterator[tuple[str, Any, str, tuple[int, int] | None]]:
+    """(path, values tree, description, position override) of the values of umbrella charts and
+    kustomize ``helmCharts`` that install ``chart``."""
     for bundle in sorted(model.bundles):
         files = dict(helm_dir_files(model, bundle))
         for chart_file in ("Chart.yaml", "Chart.yml"):

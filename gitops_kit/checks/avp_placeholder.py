@@ -6,22 +6,21 @@ would be applied), or was committed URL-encoded (``%3Cpath%3A...``).
 
 A source is rendered by the AVP plugin when it names it (``avp_plugin``, or a plugin of this
 repository whose generate command runs argocd-vault-plugin), or when it names no renderer and a
-plugin's ``discover`` rule takes its directory (:mod:`._cmp`, as ArgoCD's discovery does). A
-kustomize source delivers the files its kustomization pulls in from elsewhere (``../base``) too.
+plugin's ``discover`` rule takes its directory (as ArgoCD's discovery does). Which source reads
+which file is the model's fact (:func:`gitops_kit.model.delivery.deliveries`): a plain directory
+source without ``directory.recurse`` does not read its subdirectories, a kustomize source reads
+what its kustomization names (``../base`` included).
 """
 
 from __future__ import annotations
 
-import posixpath
 import re
-from dataclasses import dataclass
 from typing import Any, Iterator
 
 from ..findings import Hit
-from ..model import AppSource, Application, RepoModel
+from ..model import Application, RepoModel
+from ..model.delivery import Delivery, deliveries
 from ..yamlio import YMap, YSeq
-from . import _cmp as cmp
-from . import _kustomize as k
 from . import _secrets as s
 
 _OPEN = "<path:"
@@ -36,20 +35,12 @@ _PATTERN_CHARS = re.compile(r"[\\()\[\]^$*+?{}]")
 _ENCODED = re.compile(r"%3Cpath%3A(?:[A-Za-z0-9_.\-/]|%2F)+(?:%23|#)[A-Za-z0-9_.\-]+", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class _Delivery:
-    """One way a file reaches the cluster: an Application's source."""
-
-    app: Application
-    label: str
-    avp: bool
-
-
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     templates = _layer_templates(params)
     modifiers = {str(m) for m in params.get("modifiers") or ()}
     skip_kinds = {str(k) for k in params.get("skip_kinds") or ()}
-    index: _DeliveryIndex | None = None  # built on the first file that may hold a placeholder
+    # A document that is an Application owns the placeholders in its inline values.
+    owners: dict[int, Application] | None = None
     for path, sf in model.files.items():
         if not model.in_focus(path):
             continue  # every finding stands in the file that holds the placeholder
@@ -59,8 +50,8 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
         if "<" not in raw and "%3" not in raw and "\\" not in raw and not _SECRET_KIND.search(raw):
             continue
         lines = s.SourceLines(sf.text)
-        if index is None:
-            index = _DeliveryIndex(model)
+        if owners is None:
+            owners = {id(app.obj.data): app for app in model.applications}
         for doc in sf.documents:
             data = doc.data
             if not isinstance(data, (YMap, YSeq)):
@@ -68,8 +59,7 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
             kind = data.get("kind") if isinstance(data, YMap) else None
             if isinstance(kind, str) and kind in skip_kinds:
                 continue
-            owner = index.by_data.get(id(data))
-            scan = _Scan(model, path, lines, templates, modifiers, index, owner)
+            scan = _Scan(model, path, lines, templates, modifiers, owners.get(id(data)))
             yield from scan.document(data, doc.index)
 
 
@@ -84,111 +74,18 @@ def _layer_templates(params: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-class _DeliveryIndex:
-    """Which Application sources deliver which repository files, built once per check call."""
-
-    def __init__(self, model: RepoModel) -> None:
-        self.model = model
-        self.files: dict[str, list[_Delivery]] = {}
-        self.dirs: dict[str, list[_Delivery]] = {}
-        # A document that is an Application owns the placeholders in its inline values.
-        self.by_data: dict[int, Application] = {id(app.obj.data): app for app in model.applications}
-        for app in model.applications:
-            refs = {src.ref: src for src in app.sources if src.ref}
-            for src in app.sources:
-                label = f"Application {app.name!r} " + ("spec.source" if src.index < 0 else f"sources[{src.index}]")
-                avp = cmp.is_avp(model, src.plugin)
-                directory = k.source_dir(model, src)
-                if directory is not None:
-                    kind, avp, through_kustomize = self._renderer(src, directory)
-                    delivery = _Delivery(app, f"{label}, {kind}", avp)
-                    self.dirs.setdefault(directory, []).append(delivery)
-                    if through_kustomize:
-                        self._kustomized(directory, delivery)
-                for value_file, _pos in src.value_files():
-                    target = self._value_file(value_file, src, refs)
-                    if target is not None:
-                        self.files.setdefault(target, []).append(
-                            _Delivery(app, f"{label} as a Helm value file of chart {src.chart or src.path!r}", avp))
-
-    def _renderer(self, src: AppSource, directory: str) -> tuple[str, bool, bool]:
-        """(what renders a source directory, whether argocd-vault-plugin runs, whether kustomize does).
-
-        A source without an explicit block (or with a plugin block that names no plugin) goes to
-        the first plugin whose discover rule takes it (:mod:`._cmp`), before ArgoCD's own
-        kustomize/Helm/directory detection. A ``find.command`` rule cannot run offline: when it
-        belongs to argocd-vault-plugin its directories count as rendered (the command the AVP
-        docs show finds exactly the files that hold placeholders), else it is passed over.
-        """
-        model = self.model
-        explicit = cmp.explicit_types(src)
-        kustomized = directory in k.by_dir(model)
-        if not explicit or (explicit == ["plugin"] and not src.plugin):
-            for plugin, certain in cmp.discovering(model, directory):
-                if cmp.is_avp(model, plugin.name):
-                    return f"the {plugin.name} plugin, by its discover {plugin.kind}", True, kustomized
-                if certain:
-                    return (f"plugin {plugin.name!r} (its discover {plugin.kind} {plugin.pattern!r} takes it first)",
-                            False, kustomized)
-        if explicit == ["plugin"] and src.plugin:
-            if cmp.is_avp(model, src.plugin):
-                return f"the {src.plugin} plugin", True, kustomized
-            return f"plugin {src.plugin!r}", False, kustomized
-        kind = k.source_kind(model, src)
-        shown = {"kustomize": "a kustomize source", "helm": "a Helm chart source"}.get(kind or "", "a plain directory source")
-        return shown, False, kind == "kustomize"
-
-    def _kustomized(self, directory: str, delivery: _Delivery) -> None:
-        """Files outside ``directory`` that its kustomization pulls in (``../base``) are delivered too."""
-        found = k.tree(self.model, directory)
-        if found is None:
-            return
-        prefix = directory + "/" if directory else ""
-        for path in dict.fromkeys(obj.path for obj in found.objects):
-            if not path.startswith(prefix):
-                self.files.setdefault(path, []).append(delivery)
-
-    def _value_file(self, value_file: str, src: AppSource, refs: dict[str, AppSource]) -> str | None:
-        if value_file.startswith("$"):
-            ref, _, rest = value_file[1:].partition("/")
-            ref_src = refs.get(ref)
-            if ref_src is None or not k.ours(self.model, ref_src) or not rest:
-                return None
-            return _norm(rest)
-        if src.path is None or not k.ours(self.model, src):
-            return None
-        return _norm(posixpath.join(src.path, value_file))
-
-    def deliveries(self, path: str) -> list[_Delivery]:
-        """Every source that renders ``path`` (directory sources include sub-directories)."""
-        out = list(self.files.get(path, ()))
-        parent = path
-        while True:
-            parent = parent.rsplit("/", 1)[0] if "/" in parent else ""
-            out.extend(self.dirs.get(parent, ()))
-            if not parent:
-                break
-        return out
-
-
-def _norm(path: str) -> str:
-    cleaned = posixpath.normpath(path.replace("\\", "/").strip().lstrip("/") or ".")
-    return "" if cleaned == "." else cleaned
-
-
 class _Scan:
     """The placeholders of one document."""
 
     def __init__(self, model: RepoModel, path: str, lines: s.SourceLines, templates: dict[str, str],
-                 modifiers: set[str], index: _DeliveryIndex, owner: Application | None) -> None:
+                 modifiers: set[str], owner: Application | None) -> None:
         self.model = model
         self.path = path
         self.lines = lines
         self.templates = templates
         self.modifiers = modifiers
-        self.index = index
         self.owner = owner
-        self._deliveries: list[_Delivery] | None = None
+        self._deliveries: list[Delivery] | None = None
 
     def document(self, data: YMap | YSeq, doc_index: int) -> Iterator[Hit]:
         secret_data = None
@@ -245,9 +142,9 @@ class _Scan:
         yield from self._ownership(kv_path, pos, where, key)
         yield from self._delivery(pos, where, key)
 
-    def deliveries(self) -> list[_Delivery]:
+    def deliveries(self) -> list[Delivery]:
         if self._deliveries is None:
-            self._deliveries = self.index.deliveries(self.path)
+            self._deliveries = deliveries(self.model, self.path)
         return self._deliveries
 
     def _apps(self) -> list[tuple[str, str | None]]:

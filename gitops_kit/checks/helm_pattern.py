@@ -9,16 +9,13 @@ Application ``path:`` source holding a Chart.yaml (it has no ``chart:`` and is n
 
 from __future__ import annotations
 
-import re
 from typing import Any, Iterator
 
 from ..findings import Hit, show
 from ..model import KUSTOMIZATION_FILES, RepoModel
+from ..model.values import is_build_env
 from ..yamlio import YMap, YSeq
 from ._apps import version_problem
-
-# ArgoCD's build environment: "$ARGOCD_APP_NAME/values.yaml" is a substitution, not a $ref.
-_BUILD_ENV = re.compile(r"\{.*|ARGOCD_[A-Z0-9_]*|KUBE_VERSION|KUBE_API_VERSIONS")
 
 
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
@@ -109,10 +106,10 @@ def _refs(model: RepoModel) -> Iterator[Hit]:
         refs = {s.ref for s in app.sources if s.ref}
         for source in app.sources:
             for value_file, pos in source.value_files():
-                if not value_file.startswith("$"):
+                if not value_file.startswith("$") or is_build_env(value_file):
                     continue
                 name = value_file[1:].split("/", 1)[0]
-                if name in refs or _BUILD_ENV.fullmatch(name):
+                if name in refs:
                     continue
                 if not name:
                     why = "names no ref source after the $"

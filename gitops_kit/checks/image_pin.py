@@ -37,6 +37,7 @@ from typing import Any, Iterator
 from .. import yamlio
 from ..findings import Hit
 from ..model import KUSTOMIZATION_FILES, Application, K8sObject, RepoModel
+from ..model.values import inline_values
 from ..yamlio import YMap, YSeq
 from . import _secrets as s
 
@@ -507,20 +508,19 @@ def _application(run: _Run, app: Application, lines: s.SourceLines) -> Iterator[
     for src in app.sources:
         where = f"Application {app.label} " + ("source" if src.index < 0 else f"sources[{src.index}]")
         ident = f"{app.obj.identity()}:{src.index}"
-        helm = src.get("helm")
-        if isinstance(helm, YMap):
-            text = helm.get("values")
-            if isinstance(text, str) and ("mage" in text or "tag" in text):
+        inline = inline_values(src)
+        if inline is not None:
+            text = inline.text
+            if text is not None and ("mage" in text or "tag" in text):
                 docs = yamlio.load_text(text).documents
-                inner = _Locator(lines, (helm.value_pos("values"), text))
+                inner = _Locator(lines, (inline.text_pos, text))
                 for doc in docs:
                     if isinstance(doc.data, (YMap, YSeq)):
                         yield from _values(run, path, inner, doc.data, f"{where}.helm.values",
                                            f"{ident}:values#{doc.index}")
-            if isinstance(helm.get("valuesObject"), (YMap, YSeq)):
-                yield from _values(run, path, loc, helm["valuesObject"], f"{where}.helm.valuesObject",
-                                   f"{ident}:valuesObject")
-            yield from _parameters(run, path, loc, helm.get("parameters"), f"{where}.helm.parameters", ident)
+            if inline.obj is not None:
+                yield from _values(run, path, loc, inline.obj, f"{where}.helm.valuesObject", f"{ident}:valuesObject")
+            yield from _parameters(run, path, loc, inline.parameters, f"{where}.helm.parameters", ident)
         kustomize = src.get("kustomize")
         images = kustomize.get("images") if isinstance(kustomize, YMap) else None
         for i, entry in enumerate(images if isinstance(images, YSeq) else ()):

@@ -16,7 +16,9 @@ from typing import Any, Iterator
 
 from ..config import LayerSpec
 from ..findings import Hit, Severity, show
-from ..model import AppSource, Application, RepoModel
+from ..model import Application, AppSource, RepoModel
+from ..model.ownership import bundle_of_path, parents
+from ..model.values import ref_source, split_ref, value_files
 from ..yamlio import YMap
 from ._apps import Pos, argo_glob, directory_opts, glob_match, name_pos, norm_path, source_includes
 
@@ -172,9 +174,17 @@ def _placement(model: RepoModel) -> Iterator[Hit]:
             continue
         ident = app.obj.identity()
         if app.layer is None:
-            yield Hit(app.path, name_pos(app), f"Application {app.label} is outside the layer directories "
-                      f"({dirs}) and is not a root: no root deploys it", app=app.name or None, key=f"{ident}:outside")
-            continue
+            deployed_by = parents(model, app)
+            if not deployed_by:
+                yield Hit(app.path, name_pos(app), f"Application {app.label} is outside the layer directories "
+                          f"({dirs}) and is not a root: no root deploys it", app=app.name or None,
+                          key=f"{ident}:outside")
+            elif bundle_of_path(model, app.path) is not None:
+                # an app's bundle holds its workload manifests: an Application there is deployed as one of them
+                yield Hit(app.path, name_pos(app), f"Application {app.label} is in an app bundle directory, "
+                          f"deployed by Application {deployed_by[0].label} among its manifests: Applications "
+                          f"belong in the layer directories ({dirs})", app=app.name or None, key=f"{ident}:outside")
+            continue  # else a child of an app-of-apps: deployed, its parent decides where it lives
         name = app.obj.metadata.get("name")
         if not isinstance(name, str) or not name:
             yield Hit(app.path, name_pos(app), f"Application in {app.path} has no metadata.name",
@@ -220,7 +230,6 @@ def _ours(model: RepoModel, source: AppSource) -> bool:
 def _paths_exist(model: RepoModel) -> Iterator[Hit]:
     for app in model.applications:
         ident = app.obj.identity()
-        refs = {s.ref: s for s in app.sources if s.ref}
         for source in app.sources:
             path = source.path
             if source.chart is None and path is not None and _ours(model, source) and not model.exists(path):
@@ -230,30 +239,14 @@ def _paths_exist(model: RepoModel) -> Iterator[Hit]:
             helm = source.get("helm")
             if isinstance(helm, YMap) and helm.get("ignoreMissingValueFiles") is True:
                 continue
-            for value_file, pos in source.value_files():
-                rel = _value_file_path(model, source, refs, value_file)
-                if rel is not None and not model.exists(rel):
-                    yield Hit(app.path, pos, f"Application {app.label}: value file {show(value_file)} does not "
-                              f"exist in this repository ({rel})", app=app.name or None,
-                              key=f"{ident}:valueFile:{source.index}:{value_file}")
-
-
-def _value_file_path(model: RepoModel, source: AppSource, refs: dict[str, AppSource], value_file: str) -> str | None:
-    """The repo-relative file a value file names, or None when it is not ours to check."""
-    if value_file.startswith("$"):
-        name, sep, rest = value_file[1:].partition("/")
-        target = refs.get(name)
-        if not sep or not rest or target is None or not _ours(model, target):
-            return None  # an unknown $ref is helm-pattern's finding
-        rel = rest
-    else:
-        if "://" in value_file or source.chart is not None or source.path is None or not _ours(model, source):
-            return None
-        # ArgoCD resolves a relative value file against the source path, an absolute one against the repo.
-        rel = value_file.lstrip("/") if value_file.startswith("/") else posixpath.join(source.path, value_file)
-    if "$" in rel:
-        return None  # ArgoCD substitutes build environment variables here
-    return rel
+            for vf in value_files(model, app, source):
+                # another revision of this repository may hold other files: only the branch is judged
+                read_through = ref_source(app, vf.raw) if vf.raw.startswith("$") else source
+                if vf.rel is None or vf.exists or read_through is None or not _ours(model, read_through):
+                    continue
+                yield Hit(app.path, vf.pos, f"Application {app.label}: value file {show(vf.raw)} does not "
+                          f"exist in this repository ({vf.rel})", app=app.name or None,
+                          key=f"{ident}:valueFile:{source.index}:{vf.raw}")
 
 
 # --- sources of this repository at another URL or revision ---------------------------------------
@@ -275,10 +268,10 @@ def _reads_our_files(model: RepoModel, app: Application, source: AppSource) -> b
     if path is not None and norm_path(path) not in ("", ".") and model.exists(path):
         return True
     if source.ref:
-        prefix = f"${source.ref}/"
         for other in app.sources:
             for value_file, _ in other.value_files():
-                if value_file.startswith(prefix) and model.exists(value_file[len(prefix):]):
+                split = split_ref(value_file)
+                if split is not None and split[0] == source.ref and model.exists(split[1]):
                     return True
     return False
 

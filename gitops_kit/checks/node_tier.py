@@ -13,7 +13,8 @@ from typing import Any, Iterator
 
 from ..findings import Hit, Severity, show
 from ..model import Application, RepoModel
-from ..yamlio import YMap, YSeq
+from ..model.values import InlineValues, inline_values
+from ..yamlio import YMap
 from ._workloads import (HELM_META_FILES, TierUse, bundle_of_path, bundle_owners, dotted, helm_dir_files,
                          is_object, kustomize_helm_charts, tier_uses)
 
@@ -30,28 +31,41 @@ class _Ctx:
 
 
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
-    cfg = model.config
-    label, tiers = cfg.tier_label, cfg.tiers
-    owners = bundle_owners(model)
-    seen: set[tuple[str, int]] = set()
-    mentions: dict[int, bool] = {}  # id(SourceFile) -> does its text mention the label (see _uses)
-    selected: set[str] = set()  # bundles whose chart values select a tier somewhere
+    run = _Run(model)
+    yield from run.bundle_values()
+    yield from run.applications()
+    yield from run.objects()
+    yield from run.charts_without_tier()
 
-    contexts: dict[tuple[int, str | None], _Ctx] = {}
 
-    def ctx_of(app: Application | None, fallback: str | None) -> _Ctx:
+class _Run:
+    """One run of the rule: the contexts and answers its four passes share."""
+
+    def __init__(self, model: RepoModel) -> None:
+        self.model = model
+        self.cfg = model.config
+        self.label, self.tiers = self.cfg.tier_label, self.cfg.tiers
+        self.owners = bundle_owners(model)
+        self.seen: set[tuple[str, int]] = set()  # documents judged as values files
+        self.mentions: dict[int, bool] = {}  # id(SourceFile) -> does its text mention the label (see _uses)
+        self.selected: set[str] = set()  # bundles whose chart values select a tier somewhere
+        self.candidates: dict[str, list[Any]] = {}  # bundle -> its values files (fname, SourceFile)
+        self._contexts: dict[tuple[int, str | None], _Ctx] = {}
+        self._relevance: dict[str, bool] = {}
+
+    def ctx_of(self, app: Application | None, fallback: str | None) -> _Ctx:
         key = (id(app), fallback)  # asked for every object of a bundle: answered once
-        ctx = contexts.get(key)
+        ctx = self._contexts.get(key)
         if ctx is None:
             name = app.name if app is not None else fallback
-            layer = app.layer if app is not None else (model.layer_of_app(fallback) if fallback else None)
-            ctx = contexts[key] = _Ctx(name, layer, cfg.app_tier(name, layer) if name else None)
+            layer = app.layer if app is not None else (self.model.layer_of_app(fallback) if fallback else None)
+            ctx = self._contexts[key] = _Ctx(name, layer, self.cfg.app_tier(name, layer) if name else None)
         return ctx
 
-    def judge(use: TierUse, path: str, ctx: _Ctx, key: str) -> Iterator[Hit]:
+    def judge(self, use: TierUse, path: str, ctx: _Ctx, key: str) -> Iterator[Hit]:
         if not use.checked:
             return
-        value = use.value
+        value, label, tiers = use.value, self.label, self.tiers
         if not isinstance(value, str) or value not in tiers:
             yield Hit(path, use.pos, f"{use.how} {label}: {show(value)} is not a known tier "
                       f"(tiers: {', '.join(tiers)}); no node carries it, so the pod never schedules",
@@ -61,112 +75,118 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
                       f"but its tier is {ctx.tier!r}" + (f" (layer {ctx.layer})" if ctx.layer else ""),
                       app=ctx.app, key=key)
 
-    relevance: dict[str, bool] = {}
-
-    def relevant(bundle: str | None) -> bool:
+    def relevant(self, bundle: str | None) -> bool:
         """In a focused run, only bundles with a file in focus can have findings there.
         Answered once per bundle: every Application that points at the bundle asks again."""
+        model = self.model
         if model.focus is None:
             return True
         if bundle is None:
             return False
-        known = relevance.get(bundle)
+        known = self._relevance.get(bundle)
         if known is None:
             b = model.bundles.get(bundle)
-            app = owners.app(bundle)
+            app = self.owners.app(bundle)
             paths = [sf.path for sf in b.helm_files.values()] + [o.path for o in b.manifests] if b else []
-            known = relevance[bundle] = (any(model.in_focus(p) for p in paths)
-                                         or (app is not None and model.in_focus(app.path)))
+            known = self._relevance[bundle] = (any(model.in_focus(p) for p in paths)
+                                               or (app is not None and model.in_focus(app.path)))
         return known
 
-    # Values files, kustomize valuesInline: the chart's own placement.
-    candidates: dict[str, list[Any]] = {}
-    for bundle in sorted(model.bundles):
-        if not relevant(bundle):
-            continue
-        ctx = ctx_of(owners.app(bundle), bundle)
-        for fname, sf in helm_dir_files(model, bundle):
-            if fname in HELM_META_FILES:
-                seen.update((sf.path, doc.index) for doc in sf.documents)  # valuesInline: read below
+    def bundle_values(self) -> Iterator[Hit]:
+        """Values files and kustomize valuesInline: the chart's own placement."""
+        model, label = self.model, self.label
+        for bundle in sorted(model.bundles):
+            if not self.relevant(bundle):
                 continue
-            for doc in sf.documents:
-                seen.add((sf.path, doc.index))
-                values = not is_object(doc.data)
-                for use in _uses(sf, doc.data, label, mentions):
-                    if values:
-                        selected.add(bundle)
-                    yield from judge(use, sf.path, ctx, f"#{doc.index}:{dotted(use.path)}")
-                if values and isinstance(doc.data, YMap) and doc.data:
-                    candidates.setdefault(bundle, []).append((fname, sf))
-        for sf, chart in kustomize_helm_charts(model, bundle):
-            inline = chart.get("valuesInline")
-            for use in tier_uses(inline, label):
-                selected.add(bundle)
-                yield from judge(use, sf.path, ctx, f"helmCharts:{chart.get('name')}:{dotted(use.path)}")
+            ctx = self.ctx_of(self.owners.app(bundle), bundle)
+            for fname, sf in helm_dir_files(model, bundle):
+                if fname in HELM_META_FILES:
+                    self.seen.update((sf.path, doc.index) for doc in sf.documents)  # valuesInline: read below
+                    continue
+                for doc in sf.documents:
+                    self.seen.add((sf.path, doc.index))
+                    values = not is_object(doc.data)
+                    for use in _uses(sf, doc.data, label, self.mentions):
+                        if values:
+                            self.selected.add(bundle)
+                        yield from self.judge(use, sf.path, ctx, f"#{doc.index}:{dotted(use.path)}")
+                    if values and isinstance(doc.data, YMap) and doc.data:
+                        self.candidates.setdefault(bundle, []).append((fname, sf))
+            for sf, chart in kustomize_helm_charts(model, bundle):
+                for use in tier_uses(chart.get("valuesInline"), label):
+                    self.selected.add(bundle)
+                    yield from self.judge(use, sf.path, ctx, f"helmCharts:{chart.get('name')}:{dotted(use.path)}")
 
-    # Applications: helm.valuesObject, helm.values text and helm.parameters of their sources.
-    for app in model.applications:
-        bundle = owners.bundle(app)
-        if not (model.in_focus(app.path) or relevant(bundle)):
-            continue
-        ctx = ctx_of(app, None)
-        for src in app.sources:
-            helm = src.get("helm")
-            if not isinstance(helm, YMap):
+    def applications(self) -> Iterator[Hit]:
+        """Applications: helm.valuesObject, helm.values text and helm.parameters of their sources."""
+        model, label = self.model, self.label
+        for app in model.applications:
+            bundle = self.owners.bundle(app)
+            if not (model.in_focus(app.path) or self.relevant(bundle)):
                 continue
-            for use in tier_uses(helm.get("valuesObject"), label):
-                if bundle:
-                    selected.add(bundle)
-                yield from judge(use, app.path, ctx, f"{app.obj.identity()}:source{src.index}:{dotted(use.path)}")
-            if bundle and _text_selects(helm, label):
-                selected.add(bundle)
+            ctx = self.ctx_of(app, None)
+            for src in app.sources:
+                inline = inline_values(src)
+                if inline is None:
+                    continue
+                for use in tier_uses(inline.obj, label):
+                    if bundle:
+                        self.selected.add(bundle)
+                    yield from self.judge(use, app.path, ctx,
+                                          f"{app.obj.identity()}:source{src.index}:{dotted(use.path)}")
+                if bundle and _text_selects(inline, label):
+                    self.selected.add(bundle)
 
-    # Kubernetes objects anywhere (workloads, CRs), each document once.
-    for obj in model.objects:
-        if (obj.path, obj.doc) in seen or (obj.kind == "Application" and obj.group == "argoproj.io"):
-            continue
-        if not model.in_focus(obj.path):
-            continue  # its findings are its own file's
-        bundle = bundle_of_path(model, obj.path)
-        ctx = ctx_of(owners.app(bundle), bundle) if bundle else _Ctx(None, None, None)
-        uses = _uses(obj.file, obj.data, label, mentions)
-        for use in uses:
-            yield from judge(use, obj.path, ctx, f"{obj.identity()}:{dotted(use.path)}")
-        if (not uses and obj.kind in WARN_KINDS and bundle is not None and ctx.app is not None
-                and obj.path.startswith(cfg.manifests_dir + "/") and not cfg.app(ctx.app).get("daemonset")):
-            yield Hit(obj.path, _template_spec_pos(obj.data), f"{obj.kind} {show(obj.name)} of app {ctx.app!r} "
-                      f"selects no node tier (no nodeSelector or nodeAffinity on {label})" + _expect(label, ctx),
-                      app=ctx.app, key=f"{obj.identity()}:no-tier", severity=Severity.WARNING)
+    def objects(self) -> Iterator[Hit]:
+        """Kubernetes objects anywhere (workloads, CRs), each document once."""
+        model, cfg, label = self.model, self.cfg, self.label
+        for obj in model.objects:
+            if (obj.path, obj.doc) in self.seen or (obj.kind == "Application" and obj.group == "argoproj.io"):
+                continue
+            if not model.in_focus(obj.path):
+                continue  # its findings are its own file's
+            bundle = bundle_of_path(model, obj.path)
+            ctx = self.ctx_of(self.owners.app(bundle), bundle) if bundle else _Ctx(None, None, None)
+            uses = _uses(obj.file, obj.data, label, self.mentions)
+            for use in uses:
+                yield from self.judge(use, obj.path, ctx, f"{obj.identity()}:{dotted(use.path)}")
+            # a kustomize patch is partial: the object it patches may select the tier
+            if (not uses and not obj.patch and obj.kind in WARN_KINDS and bundle is not None
+                    and ctx.app is not None and obj.path.startswith(cfg.manifests_dir + "/")
+                    and not cfg.app(ctx.app).get("daemonset")):
+                yield Hit(obj.path, _template_spec_pos(obj.data), f"{obj.kind} {show(obj.name)} of app "
+                          f"{ctx.app!r} selects no node tier (no nodeSelector or nodeAffinity on {label})"
+                          + _expect(label, ctx), app=ctx.app, key=f"{obj.identity()}:no-tier",
+                          severity=Severity.WARNING)
 
-    # Charts whose values never pick a tier: the pods land wherever the scheduler likes.
-    for bundle, files in sorted(candidates.items()):
-        if bundle in selected:
-            continue
-        app = owners.app(bundle)
-        ctx = ctx_of(app, bundle)
-        if cfg.app(ctx.app or bundle).get("daemonset") or not _has_chart(model, bundle, app):
-            continue
-        fname, sf = next(((n, f) for n, f in files if n in ("values.yaml", "values.yml")), files[0])
-        yield Hit(sf.path, (1, 1), f"values of app {ctx.app!r} select no node tier (no nodeSelector or "
-                  f"nodeAffinity on {label} in {fname} or the other values files)" + _expect(label, ctx),
-                  app=ctx.app, key=f"{bundle}:values:no-tier", severity=Severity.WARNING)
+    def charts_without_tier(self) -> Iterator[Hit]:
+        """Charts whose values never pick a tier: the pods land wherever the scheduler likes."""
+        model, cfg, label = self.model, self.cfg, self.label
+        for bundle, files in sorted(self.candidates.items()):
+            if bundle in self.selected:
+                continue
+            app = self.owners.app(bundle)
+            ctx = self.ctx_of(app, bundle)
+            if cfg.app(ctx.app or bundle).get("daemonset") or not _has_chart(model, bundle, app):
+                continue
+            fname, sf = next(((n, f) for n, f in files if n in ("values.yaml", "values.yml")), files[0])
+            yield Hit(sf.path, (1, 1), f"values of app {ctx.app!r} select no node tier (no nodeSelector or "
+                      f"nodeAffinity on {label} in {fname} or the other values files)" + _expect(label, ctx),
+                      app=ctx.app, key=f"{bundle}:values:no-tier", severity=Severity.WARNING)
 
 
 def _expect(label: str, ctx: _Ctx) -> str:
     return f"; expected {label}: {ctx.tier}" if ctx.tier else ""
 
 
-def _text_selects(helm: YMap, label: str) -> bool:
+def _text_selects(inline: InlineValues, label: str) -> bool:
     """Whether ``helm.values`` (a YAML string) or ``helm.parameters`` mention the tier label."""
-    text = helm.get("values")
-    if isinstance(text, str) and label in text:
+    if inline.text is not None and label in inline.text:
         return True
-    params = helm.get("parameters")
-    if isinstance(params, YSeq):
-        for item in params:
-            name = item.get("name") if isinstance(item, YMap) else None
-            if isinstance(name, str) and label in name.replace("\\", ""):
-                return True
+    for item in inline.parameters:
+        name = item.get("name") if isinstance(item, YMap) else None
+        if isinstance(name, str) and label in name.replace("\\", ""):
+            return True
     return False
 
 

@@ -10,12 +10,12 @@ deleting policy to a chart, and kustomize patches (read line by line) that set o
 
 from __future__ import annotations
 
-import posixpath
 import re
 from typing import Any, Iterator
 
 from ..findings import Hit, show
 from ..model import K8sObject, RepoModel
+from ..model.values import inline_values
 from ..yamlio import YMap, YSeq
 from . import _secrets as s
 
@@ -45,11 +45,10 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     values_keys = {str(k): {str(v) for v in (vals if isinstance(vals, list) else [vals])}
                    for k, vals in (params.get("values_keys") or {}).items()}
     kustomizations = _kustomizations(model)
-    partial = _patch_files(kustomizations)
     # every finding stands in the file it is about: a focused run looks at those files only
     for obj in model.objects:
         if model.in_focus(obj.path):
-            yield from _object(obj, obj.path in partial, storage_classes)
+            yield from _object(obj, obj.patch, storage_classes)  # a kustomize patch is partial by design
     helm_prefix = model.config.helm_dir + "/"
     kustomization_docs = {id(data) for _, data in kustomizations}
     deleting_values = {v for vals in values_keys.values() for v in vals}
@@ -197,15 +196,14 @@ def _application(path: str, name: str, sources: list, lines: s.SourceLines, keys
                  storage_classes: set[str]) -> Iterator[Hit]:
     for src in sources:
         where = f"Application {name!r} " + ("source" if src.index < 0 else f"sources[{src.index}]")
-        helm = src.get("helm")
-        if isinstance(helm, YMap):
-            if isinstance(helm.get("values"), str):
-                yield from _values_text(path, helm["values"], helm.value_pos("values"), lines, keys,
+        inline = inline_values(src)
+        if inline is not None:
+            if inline.text is not None:
+                yield from _values_text(path, inline.text, inline.text_pos, lines, keys,
                                         f"{where}.helm.values", f"{path}:{name}")
-            if isinstance(helm.get("valuesObject"), (YMap, YSeq)):
-                yield from _values(path, helm["valuesObject"], keys, f"{where}.helm.valuesObject", f"{path}:{name}")
-            params = helm.get("parameters")
-            for i, param in enumerate(params if isinstance(params, YSeq) else []):
+            if inline.obj is not None:
+                yield from _values(path, inline.obj, keys, f"{where}.helm.valuesObject", f"{path}:{name}")
+            for i, param in enumerate(inline.parameters):
                 if not isinstance(param, YMap) or not isinstance(param.get("name"), str):
                     continue
                 field, value = param["name"].rsplit(".", 1)[-1], param.get("value")
@@ -225,22 +223,6 @@ def _application(path: str, name: str, sources: list, lines: s.SourceLines, keys
 
 def _kustomizations(model: RepoModel) -> list[tuple[str, YMap]]:
     return model.kustomizations()
-
-
-def _patch_files(kustomizations: list[tuple[str, YMap]]) -> set[str]:
-    """Files a kustomization applies as patches: their objects are partial by design."""
-    out: set[str] = set()
-    for path, data in kustomizations:
-        base = path.rsplit("/", 1)[0] if "/" in path else ""
-        refs: list[Any] = []
-        for patch in _seq(data.get("patches")) + _seq(data.get("patchesJson6902")):
-            if isinstance(patch, YMap):
-                refs.append(patch.get("path"))
-        refs.extend(_seq(data.get("patchesStrategicMerge")))
-        for ref in refs:
-            if isinstance(ref, str) and "\n" not in ref and ref.strip():
-                out.add(posixpath.normpath(posixpath.join(base, ref.strip())))
-    return out
 
 
 def _kustomization_patches(path: str, data: YMap, lines: s.SourceLines, storage_classes: set[str]) -> Iterator[Hit]:

@@ -11,8 +11,10 @@ from typing import Any, Iterator
 
 from .. import schemas_k8s
 from ..findings import Hit, Severity
-from ..model import RepoModel
+from ..model import RepoModel, kustomize
 from . import _secret_data, _secrets
+
+_SELECTOR_MISSING = "spec.selector:required"
 
 
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
@@ -32,6 +34,10 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
             if validator is None:
                 continue  # not covered: schema-unknown reports it
         problems = schemas_k8s.validate(sset, validator, _without_sops(target.data), target.pos)
+        if problems and target.obj is not None and any(p.key == _SELECTOR_MISSING for p in problems) \
+                and kustomize.effective(model, target.obj.path).selector_labels:
+            # kustomize writes the commonLabels (labels with includeSelectors) into the selector
+            problems = [p for p in problems if p.key != _SELECTOR_MISSING]
         if not problems:
             continue
         what = target.label

@@ -58,8 +58,8 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     replica_keys = tuple(params.get("replica_keys") or ("replicas", "replicaCount"))
 
     for obj in model.kind(*WORKLOAD_KINDS):
-        if not model.in_focus(obj.path):
-            continue
+        if obj.patch or not model.in_focus(obj.path):
+            continue  # a kustomize patch is partial: the spread belongs to the object it patches
         spec = obj.spec
         if spec is None:
             continue

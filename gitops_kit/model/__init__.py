@@ -1,353 +1,44 @@
-"""The repository model: built once from one walk and one parse per file; rules read only this."""
+"""The repository model: built once from one walk and one parse per file; rules read only this.
+
+Modules by concern: :mod:`.types` (the model's dataclasses), this module (reading and parsing
+files, the parse cache, :func:`build`), :mod:`.assemble` (objects, Applications, layers and
+bundles from parsed files), and the facts layer the checks call: :mod:`.values` (Helm values
+in ArgoCD's merge order), :mod:`.delivery` (what each Application source delivers),
+:mod:`.kustomize` (kustomizations, patches, effective namespace/labels), :mod:`.ownership`
+(bundle and parent Applications), :mod:`.cmp` (config-management plugins), :mod:`.paths`
+(ArgoCD's directory walk and glob), :mod:`.text` (positions inside string scalars).
+"""
 
 from __future__ import annotations
 
 import errno
 import os
-import re
 import stat
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
 from .. import discover, progress, yamlio
 from ..config import Config
 from ..errors import UsageError
-from ..yamlio import YMap, YSeq
-
-Pos = tuple[int, int]
-SYNC_WAVE = "argocd.argoproj.io/sync-wave"
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-
-
-def is_kustomization(path: str, data: Any) -> bool:
-    """A kustomize Kustomization: by kind and apiVersion, or by file name when it has no kind."""
-    if not isinstance(data, YMap):
-        return False
-    kind, api = data.get("kind"), data.get("apiVersion")
-    if kind == "Kustomization" and isinstance(api, str) and api.startswith("kustomize.config.k8s.io/"):
-        return True
-    return path.rsplit("/", 1)[-1] in KUSTOMIZATION_FILES and kind in (None, "Kustomization")
-IGNORE_ANNOTATION = "gitops-kit.io/ignore"
-
-
-@dataclass
-class SourceFile:
-    """One YAML file, read and parsed once."""
-
-    path: str
-    text: str | None
-    documents: list[yamlio.Document]
-    problems: list[yamlio.Problem]
-
-    def doc_ranges(self) -> list[tuple[int, int, int]]:
-        """(index, first line, last line) of each document, for object-scoped suppressions."""
-        out = []
-        starts = [d.pos[0] for d in self.documents]
-        for i, doc in enumerate(self.documents):
-            end = starts[i + 1] - 1 if i + 1 < len(starts) else 10**9
-            out.append((doc.index, 1 if i == 0 else starts[i], end))
-        return out
-
-
-@dataclass
-class K8sObject:
-    """A document with a string apiVersion and kind."""
-
-    file: SourceFile
-    doc: int
-    data: YMap
-    api_version: str
-    kind: str
-    name: str | None
-    namespace: str | None
-    # its file's path, copied once: rules read it for every object (a property cost 5 % of them)
-    path: str = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        self.path = self.file.path
-
-    @property
-    def pos(self) -> Pos:
-        return self.data.pos
-
-    @property
-    def group(self) -> str:
-        return self.api_version.split("/")[0] if "/" in self.api_version else ""
-
-    @property
-    def metadata(self) -> YMap:
-        meta = self.data.get("metadata")
-        return meta if isinstance(meta, YMap) else YMap()
-
-    @property
-    def spec(self) -> YMap | None:
-        spec = self.data.get("spec")
-        return spec if isinstance(spec, YMap) else None
-
-    def annotations(self) -> YMap:
-        ann = self.metadata.get("annotations")
-        return ann if isinstance(ann, YMap) else YMap()
-
-    def labels(self) -> YMap:
-        lab = self.metadata.get("labels")
-        return lab if isinstance(lab, YMap) else YMap()
-
-    def identity(self) -> str:
-        """apiVersion/kind/namespace/name: stable across line shifts (for fingerprints)."""
-        return f"{self.kind}/{self.namespace or ''}/{self.name or ''}#{self.doc if self.name is None else ''}"
-
-
-@dataclass
-class AppSource:
-    """One entry of an Application's ``source`` or ``sources``."""
-
-    data: YMap
-    index: int  # -1 for a single ``spec.source``
-
-    def get(self, key: str) -> Any:
-        return self.data.get(key)
-
-    def text(self, key: str) -> str | None:
-        value = self.data.get(key)
-        return str(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None
-
-    @property
-    def repo_url(self) -> str | None:
-        return self.text("repoURL")
-
-    @property
-    def chart(self) -> str | None:
-        return self.text("chart")
-
-    @property
-    def target_revision(self) -> Any:
-        return self.data.get("targetRevision")
-
-    @property
-    def path(self) -> str | None:
-        return self.text("path")
-
-    @property
-    def ref(self) -> str | None:
-        return self.text("ref")
-
-    @property
-    def plugin(self) -> str | None:
-        plugin = self.data.get("plugin")
-        if isinstance(plugin, dict):
-            name = plugin.get("name")
-            return str(name) if name is not None else ""
-        return None
-
-    def value_files(self) -> list[tuple[str, Pos]]:
-        helm = self.data.get("helm")
-        files = helm.get("valueFiles") if isinstance(helm, YMap) else None
-        if not isinstance(files, YSeq):
-            return []
-        return [(str(v), files.item_pos(i)) for i, v in enumerate(files) if isinstance(v, str)]
-
-    def pos(self, key: str | None = None) -> Pos:
-        return self.data.value_pos(key) if key else self.data.pos
-
-
-@dataclass
-class Application:
-    """An ArgoCD Application and where it sits in the layer tree."""
-
-    obj: K8sObject
-    layer: str | None  # the layer whose directory holds it (roots: the layer they are root of)
-    is_root: bool
-    sources: list[AppSource]
-
-    @property
-    def name(self) -> str:
-        return self.obj.name or ""
-
-    @property
-    def path(self) -> str:
-        return self.obj.path
-
-    @property
-    def label(self) -> str:
-        """How messages name it: its quoted name, or "in <file>" when it has none."""
-        return repr(self.name) if self.name else f"in {self.path}"
-
-    @property
-    def spec(self) -> YMap:
-        return self.obj.spec or YMap()
-
-    @property
-    def wave(self) -> Any:
-        return self.obj.annotations().get(SYNC_WAVE)
-
-    def wave_pos(self) -> Pos:
-        """Where the sync-wave is, or where it belongs (annotations, else metadata, else the object)."""
-        meta = self.obj.data.get("metadata")
-        if isinstance(meta, YMap):
-            ann = meta.get("annotations")
-            if isinstance(ann, YMap):
-                return ann.value_pos(SYNC_WAVE) if SYNC_WAVE in ann else meta.key_pos("annotations")
-            if "annotations" in meta:
-                return meta.key_pos("annotations")
-        return self.obj.data.key_pos("metadata") if "metadata" in self.obj.data else self.obj.pos
-
-    @property
-    def destination(self) -> YMap:
-        dest = self.spec.get("destination")
-        return dest if isinstance(dest, YMap) else YMap()
-
-    @property
-    def dest_namespace(self) -> str | None:
-        ns = self.destination.get("namespace")
-        return str(ns) if isinstance(ns, str) else None
-
-    @property
-    def sync_policy(self) -> YMap | None:
-        policy = self.spec.get("syncPolicy")
-        return policy if isinstance(policy, YMap) else None
-
-    @property
-    def multi_source(self) -> bool:
-        return isinstance(self.spec.get("sources"), YSeq)
-
-
-@dataclass
-class Bundle:
-    """An app's files under apps/helm/<app>/ and apps/manifests/<app>/."""
-
-    name: str
-    helm_dir: str | None = None
-    manifests_dir: str | None = None
-    helm_files: dict[str, SourceFile] = field(default_factory=dict)  # relative name -> file
-    manifests: list[K8sObject] = field(default_factory=list)
-
-    def helm_file(self, name: str) -> SourceFile | None:
-        return self.helm_files.get(name)
-
-
-@dataclass
-class Layer:
-    """A configured layer and what the repository holds for it."""
-
-    name: str
-    root: Application | None
-    apps: list[Application] = field(default_factory=list)
-
-
-@dataclass
-class RepoModel:
-    """Everything the rules may look at."""
-
-    root: Path
-    config: Config
-    files: dict[str, SourceFile]
-    objects: list[K8sObject]
-    applications: list[Application]
-    layers: dict[str, Layer]
-    bundles: dict[str, Bundle]
-    dirs: set[str]
-    all_files: set[str]
-    skipped: list[discover.Skipped]
-    repo_url: str | None
-    by_kind: dict[str, list[K8sObject]] = field(default_factory=dict)
-    apps_by_name: dict[str, list[Application]] = field(default_factory=dict)
-    # CustomResourceDefinitions from config ``crds:`` entries outside the repository.
-    external_crds: list[K8sObject] = field(default_factory=list)
-    # Content digest of each file, when the parse cache was used, and its shards to write back.
-    digests: dict[str, bytes] | None = None
-    cache_stale: set[int] = field(default_factory=set)
-    cache_fresh: set[str] = field(default_factory=set)  # files the cache did not hold: parsed in this run
-    cache_policy: str = ""  # cache.policy of the plaintext-secret settings of this run
-    # The files whose findings are wanted (pre-commit: the committed files), or None for all.
-    # Rules whose findings for a file depend on that file alone may skip the others; every
-    # other rule still reads the whole repository.
-    focus: frozenset[str] | None = None
-    _focus_dirs: tuple | None = None
-    # Indexes derived from the model that several checks share (built once, by the first to ask).
-    memo: dict[str, Any] = field(default_factory=dict)
-
-    def exists(self, rel: str) -> bool:
-        """Whether a repo-relative path (file or directory) exists in the walked tree."""
-        rel = _norm(rel)
-        return rel == "" or rel in self.dirs or rel in self.all_files
-
-    def kind(self, *kinds: str) -> Iterator[K8sObject]:
-        for kind in kinds:
-            yield from self.by_kind.get(kind, ())
-
-    def is_this_repo(self, url: str | None) -> bool:
-        return bool(url) and self.repo_url is not None and _norm_url(url) == _norm_url(self.repo_url)
-
-    def app_of_path(self, path: str) -> str | None:
-        """The app a file belongs to, by the bundle or Application layout."""
-        return _app_of_path(self.config, path)
-
-    def child_apps(self) -> Iterator[Application]:
-        return (a for a in self.applications if not a.is_root)
-
-    def in_focus(self, path: str) -> bool:
-        """Whether findings in ``path`` are wanted in this run."""
-        focus = self.focus
-        if focus is None or path in focus:
-            return True
-        dirs = self._focus_dirs
-        if dirs is None or dirs[0] is not focus:
-            # entries that are not files are directories (or "."): their files are in focus
-            dirs = self._focus_dirs = (focus, tuple(d + "/" for d in focus if d not in self.files))
-        return bool(dirs[1]) and path.startswith(dirs[1])
-
-    def kustomizations(self) -> list[tuple[str, YMap]]:
-        """(path, document) of every Kustomization in the repository, in path order."""
-        return [(path, doc.data) for path, sf in self.files.items() for doc in sf.documents
-                if is_kustomization(path, doc.data)]
-
-    def layer_of_app(self, name: str) -> str | None:
-        for app in self.apps_by_name.get(name, ()):
-            if not app.is_root:
-                return app.layer
-        return None
-
-
-def _norm(rel: str) -> str:
-    parts = []
-    for part in rel.replace("\\", "/").split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if parts:
-                parts.pop()
-            else:
-                return "\x00outside"
-            continue
-        parts.append(part)
-    return "/".join(parts)
-
-
-@lru_cache(maxsize=1024)
-def _norm_url(url: str) -> str:
-    url = url.strip().rstrip("/")
-    url = re.sub(r"\.git$", "", url)
-    url = re.sub(r"^[a-z+]+://", "", url)
-    url = re.sub(r"^git@([^:]+):", r"\1/", url)
-    return url.lower()
-
-
-def _app_of_path(config: Config, path: str) -> str | None:
-    for base in (config.helm_dir, config.manifests_dir):
-        prefix = base + "/"
-        if path.startswith(prefix):
-            rest = path[len(prefix):]
-            return rest.split("/", 1)[0] if "/" in rest else None
-    for spec in config.layers:
-        prefix = spec.dir + "/"
-        if path.startswith(prefix) and path.endswith(("-app.yaml", "-app.yml")):
-            name = path.rsplit("/", 1)[-1]
-            return name.rsplit("-app.", 1)[0]
-    return None
-
+from ..yamlio import YMap
+from .types import (  # noqa: F401 - the public names of the model, importable from here as before
+    IGNORE_ANNOTATION,
+    KUSTOMIZATION_FILES,
+    SYNC_WAVE,
+    Application,
+    AppSource,
+    Bundle,
+    K8sObject,
+    Layer,
+    Pos,
+    RepoModel,
+    SourceFile,
+    _app_of_path,
+    _norm,
+    _norm_url,
+    is_kustomization,
+)
 
 _MEMO: dict[str, tuple[tuple[int, int], SourceFile]] | None = None
 
@@ -469,8 +160,10 @@ def build(root: Path, config: Config, use_cache: bool = False) -> RepoModel:
     return model
 
 
-# Below this many files a second process costs more than it saves.
-PARALLEL_PARSE_MIN_FILES = 1500
+# THE parallel threshold: below this many files (or cache entries) a second process costs more
+# than it saves. The parse, the engine and the cache writer take their threshold from here.
+PARALLEL_MIN_FILES = 1500
+PARALLEL_PARSE_MIN_FILES = PARALLEL_MIN_FILES  # the parse's own name, so tests can lower it alone
 # Files per batch of the two-core parse: small enough that both cores finish within a few
 # milliseconds of each other, large enough that each batch's pickle shares its repeated keys.
 PARSE_BATCH = 32
@@ -625,99 +318,4 @@ def _crd_files(target: str, entry: str, where: tuple[str | None, int | None]) ->
     return sorted(found)
 
 
-def assemble(root: Path, config: Config, files: dict[str, SourceFile], walked: discover.Walk) -> RepoModel:
-    """Build the model from parsed files (split from ``build`` so parsing can be parallel or cached)."""
-    objects: list[K8sObject] = []
-    for sf in files.values():
-        for doc in sf.documents:
-            data = doc.data
-            if not isinstance(data, YMap):
-                continue
-            api, kind = data.get("apiVersion"), data.get("kind")
-            if not isinstance(api, str) or not isinstance(kind, str):
-                continue
-            meta = data.get("metadata")
-            name = ns = None
-            if isinstance(meta, YMap):
-                name = meta.get("name") if isinstance(meta.get("name"), str) else None
-                ns = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
-            objects.append(K8sObject(sf, doc.index, data, api, kind, name, ns))
-
-    by_kind: dict[str, list[K8sObject]] = {}
-    for obj in objects:
-        by_kind.setdefault(obj.kind, []).append(obj)
-
-    roots = {spec.root: spec.name for spec in config.layers}
-    layer_dirs = [(spec.dir + "/", spec.name) for spec in config.layers]
-    applications: list[Application] = []
-    for obj in by_kind.get("Application", []):
-        if not obj.api_version.startswith("argoproj.io/"):
-            continue
-        spec = obj.spec
-        sources: list[AppSource] = []
-        if spec is not None:
-            many = spec.get("sources")
-            if isinstance(many, YSeq):
-                sources = [AppSource(s, i) for i, s in enumerate(many) if isinstance(s, YMap)]
-            elif isinstance(spec.get("source"), YMap):
-                sources = [AppSource(spec["source"], -1)]
-        if obj.path in roots:
-            applications.append(Application(obj, roots[obj.path], True, sources))
-            continue
-        layer = None
-        for prefix, name in layer_dirs:
-            if obj.path.startswith(prefix):
-                layer = name
-                break
-        applications.append(Application(obj, layer, False, sources))
-
-    layers = {spec.name: Layer(spec.name, None) for spec in config.layers}
-    for app in applications:
-        if app.layer is None:
-            continue
-        if app.is_root:
-            if layers[app.layer].root is None:
-                layers[app.layer].root = app
-        else:
-            layers[app.layer].apps.append(app)
-
-    repo_url = config.repo_url
-    if not repo_url and config.layers:
-        first_root = layers[config.layers[0].name].root
-        if first_root is not None and first_root.sources:
-            repo_url = first_root.sources[0].repo_url
-
-    bundles: dict[str, Bundle] = {}
-
-    def bundle_named(name: str) -> Bundle:
-        bundle = bundles.get(name)
-        if bundle is None:
-            bundle = bundles[name] = Bundle(name)
-        return bundle
-
-    helm_prefix, man_prefix = config.helm_dir + "/", config.manifests_dir + "/"
-    for d in walked.dirs:
-        for prefix, attr in ((helm_prefix, "helm_dir"), (man_prefix, "manifests_dir")):
-            if d.startswith(prefix) and "/" not in d[len(prefix):]:
-                setattr(bundle_named(d[len(prefix):]), attr, d)
-    for sf in files.values():
-        for prefix in (helm_prefix, man_prefix):
-            if sf.path.startswith(prefix):
-                rest = sf.path[len(prefix):]
-                if "/" not in rest:
-                    continue
-                name, inner = rest.split("/", 1)
-                bundle = bundle_named(name)
-                if prefix == helm_prefix:
-                    bundle.helm_files[inner] = sf
-    for obj in objects:
-        if obj.path.startswith(man_prefix) and "/" in obj.path[len(man_prefix):]:
-            bundle_named(obj.path[len(man_prefix):].split("/", 1)[0]).manifests.append(obj)
-
-    apps_by_name: dict[str, list[Application]] = {}
-    for app in applications:
-        apps_by_name.setdefault(app.name, []).append(app)
-
-    return RepoModel(root=root, config=config, files=files, objects=objects, applications=applications,
-                     layers=layers, bundles=bundles, dirs=walked.dirs, all_files=walked.files,
-                     skipped=walked.skipped, repo_url=repo_url, by_kind=by_kind, apps_by_name=apps_by_name)
+from .assemble import assemble  # last: it imports the types above

@@ -1,5 +1,9 @@
 """Which schema covers an (apiVersion, kind), and its compiled validator, built once per run.
 
+Modules by concern: :mod:`.versions` (the bundled Kubernetes versions), :mod:`.convert` (CRD
+schema -> JSON Schema), this module (the sources of schemas, compiled validators, validation and
+its messages), :mod:`.targets` (what the schema rules validate).
+
 Three sources, in this order of precedence:
 
 1. CustomResourceDefinitions found in the repository (and, once configured, in ``crds:``): the
@@ -19,7 +23,6 @@ Kubernetes and gitops-kit schemas are cached for the process; CRD validators per
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import json
 import math
 import re
@@ -29,197 +32,22 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from . import data, yamlio
-from .model import KUSTOMIZATION_FILES
-from .yamlio import YMap, YSeq
+from .. import data, yamlio
+from ..yamlio import YMap, YSeq
+from .convert import DEFS_URI, OBJECT_META_REF, convert_structural  # noqa: F401
+from .versions import _core_dir, bundled_versions, core_root, parse_minor, resolve_version  # noqa: F401
 
 _plain = partial(yamlio.plain, str_keys=True)  # YMap/YSeq -> JSON-like data
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .model import K8sObject, RepoModel
+    from ..model import K8sObject, RepoModel
 
 Pos = tuple[int, int]
 
-DEFS_URI = "https://kubernetes.io/api/_definitions.json"
-OBJECT_META_REF = DEFS_URI + "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 OUR_BASE = "https://schemas.gitops-kit.invalid/"
 CRD_API_VERSIONS = ("apiextensions.k8s.io/v1", "apiextensions.k8s.io/v1beta1")
 # Files validated by name rather than by apiVersion/kind (kustomize does not require either).
 _MASK = "<value>"
-
-
-# ----------------------------------------------------------------------------------------------
-# Kubernetes versions bundled with kubernetes-validate
-
-@lru_cache(maxsize=1)
-def core_root() -> Path | None:
-    """kubernetes-validate's schema folder, found without importing the package (it imports
-    jsonschema and PyYAML at import time)."""
-    spec = importlib.util.find_spec("kubernetes_validate")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        folder = Path(location) / "kubernetes-json-schema"
-        if folder.is_dir():
-            return folder
-    return None
-
-
-@lru_cache(maxsize=1)
-def bundled_versions() -> tuple[str, ...]:
-    """Kubernetes minor versions with strict schemas, oldest first ("1.25", ...)."""
-    root = core_root()
-    if root is None:
-        return ()
-    found = []
-    for entry in root.iterdir():
-        m = re.fullmatch(r"v(\d+)\.(\d+)\.\d+-local-strict", entry.name)
-        if m and entry.is_dir():
-            found.append((int(m.group(1)), int(m.group(2))))
-    return tuple(f"{a}.{b}" for a, b in sorted(set(found)))
-
-
-def parse_minor(version: str) -> tuple[int, int] | None:
-    """(1, 31) from "1.31", "v1.31" or "1.31.2"; None when it is not a version."""
-    m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", str(version).strip())
-    return (int(m.group(1)), int(m.group(2))) if m else None
-
-
-def resolve_version(requested: str) -> tuple[str | None, str | None]:
-    """(bundled version to use, a note when it is not the one requested)."""
-    versions = bundled_versions()
-    if not versions:
-        return None, "kubernetes-validate is not installed: core Kubernetes kinds cannot be validated"
-    want = parse_minor(requested)
-    if want is None:
-        return versions[-1], (f"kubernetes_version {requested!r} is not a Kubernetes minor version; "
-                              f"validating against {versions[-1]}")
-    if f"{want[0]}.{want[1]}" in versions:
-        return f"{want[0]}.{want[1]}", None
-    nearest = min(versions, key=lambda v: (abs(parse_minor(v)[1] - want[1]) if parse_minor(v)[0] == want[0]
-                                            else 1000, v))
-    return nearest, (f"no bundled schemas for Kubernetes {want[0]}.{want[1]} (kubernetes-validate has "
-                     f"{versions[0]}..{versions[-1]}); validating against the nearest, {nearest}")
-
-
-def _core_dir(version: str) -> Path | None:
-    root = core_root()
-    if root is None:
-        return None
-    for entry in root.iterdir():
-        if entry.name.startswith(f"v{version}.") and entry.name.endswith("-local-strict"):
-            return entry
-    return None
-
-
-# ----------------------------------------------------------------------------------------------
-# structural (CRD openAPIV3Schema) -> JSON Schema 2020-12
-
-_COPY = ("pattern", "minLength", "maxLength", "minItems", "maxItems", "minimum", "maximum", "multipleOf",
-         "uniqueItems", "minProperties", "maxProperties", "const")
-
-
-def convert_structural(schema: Any, *, object_root: bool = True, schema_id: str | None = None) -> dict:
-    """A CRD's ``openAPIV3Schema`` as a JSON Schema with the API server's semantics.
-
-    - unknown fields are errors (the server prunes them, strict field validation rejects them)
-      unless ``x-kubernetes-preserve-unknown-fields`` is set or ``additionalProperties`` says so;
-    - ``x-kubernetes-int-or-string`` accepts an integer or a string;
-    - null is accepted for optional fields (the server drops nulls of non-nullable fields) and
-      rejected for required ones, unless ``nullable: true``;
-    - the root accepts apiVersion, kind and a metadata that is a Kubernetes ObjectMeta.
-    CEL rules (``x-kubernetes-validations``), defaults and formats are not checked.
-    """
-    out = _convert(schema, nullable=False, root=object_root)
-    if not isinstance(schema, dict):
-        return out
-    if isinstance(schema.get("$defs"), dict):
-        out["$defs"] = {name: _convert(node, nullable=True, root=False) for name, node in schema["$defs"].items()}
-    out["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    if schema_id:
-        out["$id"] = schema_id
-    return out
-
-
-def _convert(node: Any, *, nullable: bool, root: bool = False) -> dict:
-    if not isinstance(node, dict):
-        return {}
-    out: dict[str, Any] = {}
-    if isinstance(node.get("$ref"), str):
-        out["$ref"] = node["$ref"]
-        if not nullable:
-            out["not"] = {"type": "null"}
-        return out
-    nullable = nullable or node.get("nullable") is True
-    preserve = node.get("x-kubernetes-preserve-unknown-fields") is True
-    types: list[str] | None = None
-    if node.get("x-kubernetes-int-or-string") is True:
-        types = ["integer", "string"]
-    elif isinstance(node.get("type"), str):
-        types = [node["type"]]
-    if types is not None:
-        if nullable:
-            types = types + ["null"]
-        out["type"] = types if len(types) > 1 else types[0]
-    enum = node.get("enum")
-    if isinstance(enum, list):
-        out["enum"] = list(enum) + ([None] if nullable and None not in enum else [])
-    for key in _COPY:
-        if key in node:
-            out[key] = node[key]
-    for key, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
-        # OpenAPI 3.0 writes exclusiveness as a flag on minimum/maximum.
-        if node.get(key) is True and bound in out:
-            out[key] = out.pop(bound)
-        elif isinstance(node.get(key), (int, float)) and not isinstance(node.get(key), bool):
-            out[key] = node[key]
-    props = node.get("properties")
-    embedded = node.get("x-kubernetes-embedded-resource") is True
-    if isinstance(props, dict) or root or embedded:
-        raw_required = node.get("required")
-        required = [r for r in raw_required if isinstance(r, str)] if isinstance(raw_required, list) else []
-        converted = {}
-        for name, sub in (props if isinstance(props, dict) else {}).items():
-            if not isinstance(name, str):
-                continue
-            if name == "metadata" and (root or embedded):
-                meta = _convert(sub, nullable=name not in required)
-                for drop in ("type", "additionalProperties", "properties", "required"):
-                    meta.pop(drop, None)
-                converted[name] = {"$ref": OBJECT_META_REF, **meta}
-                if root and isinstance(sub, dict) and isinstance(sub.get("properties"), dict):
-                    # a CRD may constrain metadata.name (length, pattern): keep those constraints
-                    converted[name]["properties"] = {k: _convert(v, nullable=True)
-                                                     for k, v in sub["properties"].items() if isinstance(k, str)}
-                continue
-            converted[name] = _convert(sub, nullable=name not in required)
-        if root or embedded:
-            converted.setdefault("apiVersion", {"type": ["string", "null"]} if not root else {"type": "string"})
-            converted.setdefault("kind", {"type": ["string", "null"]} if not root else {"type": "string"})
-            converted.setdefault("metadata", {"$ref": OBJECT_META_REF})
-        out["properties"] = converted
-        if required:
-            out["required"] = required
-    addl = node.get("additionalProperties")
-    if isinstance(addl, dict):
-        out["additionalProperties"] = _convert(addl, nullable=False)
-    elif isinstance(addl, bool):
-        out["additionalProperties"] = addl
-    elif not preserve and (types is None or "object" in types) and ("properties" in out or (
-            types is not None and "object" in types)):
-        # structural semantics: an object lists its fields; anything else is pruned (strict: error)
-        out["additionalProperties"] = False
-    items = node.get("items")
-    if isinstance(items, dict):
-        out["items"] = _convert(items, nullable=False)
-    for key in ("allOf", "anyOf", "oneOf"):
-        if isinstance(node.get(key), list):
-            out[key] = [_convert(x, nullable=True) for x in node[key]]
-    if isinstance(node.get("not"), dict):
-        out["not"] = _convert(node["not"], nullable=True)
-    if preserve and "type" not in out and not out.get("properties"):
-        out.pop("additionalProperties", None)
-    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -462,7 +290,7 @@ class SchemaSet:
             if key not in self._crd_validators:
                 try:
                     self._crd_validators[key] = _compile(crd.schema, self._registry())
-                except Exception as exc:  # noqa: BLE001 - a user's CRD may hold any schema
+                except Exception as exc:  # a user's CRD may hold any schema
                     crd.error = f"its schema cannot be compiled ({type(exc).__name__})"
                     self._crd_validators[key] = None
             return self._crd_validators[key]
@@ -812,138 +640,4 @@ def locate(data: Any, path: list, root_pos: Pos) -> tuple[Any, Pos, Pos]:
     return node, pos, key_pos
 
 
-# ----------------------------------------------------------------------------------------------
-# what the schema rules look at
-
-@dataclass
-class Target:
-    """A document to validate: a Kubernetes object, or a file validated by its name."""
-
-    path: str
-    data: Any
-    pos: Pos
-    api_version: str | None
-    kind: str | None
-    label: str  # "NetworkPolicy 'default-deny'", "Chart.yaml"
-    identity: str
-    file_schema: str | None = None  # gitops-kit schema chosen by file name
-    obj: "K8sObject | None" = None
-
-
-def _basename(path: str) -> str:
-    return path.rsplit("/", 1)[-1]
-
-
-def targets(model: "RepoModel", skip_files: Iterable[str]) -> list[Target]:
-    """Every Kubernetes object and every Chart.yaml / kustomization.yaml, minus skipped files
-    (Helm values files by default: they are chart input, not objects); built once per model and
-    list of skips (schema and schema-unknown share it)."""
-    skips = tuple(s for s in skip_files if isinstance(s, str))
-    key = ("schema_targets", skips)
-    found = model.memo.get(key)
-    if found is None:
-        found = model.memo[key] = list(_targets(model, skips))
-    return found
-
-
-def _targets(model: "RepoModel", skips: tuple[str, ...]) -> Iterator[Target]:
-    import fnmatch
-    import re
-
-    by_name = project_index()[1]
-    # one regex for all patterns, and one answer per file (a file holds many objects)
-    skip_rx = re.compile("|".join(f"(?:{fnmatch.translate(pat)})" for pat in skips)) if skips else None
-    skip_of: dict[str, bool] = {}
-
-    def skipped(path: str) -> bool:
-        if skip_rx is None:
-            return False
-        hit = skip_of.get(path)
-        if hit is None:
-            hit = skip_of[path] = bool(skip_rx.match(_basename(path)) or skip_rx.match(path))
-        return hit
-
-    patch_files = kustomize_patch_files(model) | kustomize_plugin_files(model)
-    named: set[tuple[str, int]] = set()
-    in_focus = model.in_focus
-    for sf in model.files.values():
-        if not in_focus(sf.path):
-            continue  # a focused (pre-commit) run: validation findings are per file
-        base = _basename(sf.path)
-        schema_name = by_name.get(base)
-        if schema_name is None or skipped(sf.path):
-            continue
-        for doc in sf.documents:
-            if doc.data is None:
-                continue
-            api = doc.data.get("apiVersion") if isinstance(doc.data, dict) else None
-            if base in KUSTOMIZATION_FILES and isinstance(api, str) and \
-                    not api.startswith("kustomize.config.k8s.io/"):
-                continue  # e.g. a Flux Kustomization kept in a file of that name: an ordinary object
-            named.add((sf.path, doc.index))
-            yield Target(sf.path, doc.data, getattr(doc.data, "pos", doc.pos), api if isinstance(api, str) else None,
-                         None, base, f"{sf.path}#{doc.index}", file_schema=schema_name)
-    for obj in model.objects:
-        if not in_focus(obj.path) or (obj.path, obj.doc) in named or obj.path in patch_files or skipped(obj.path):
-            continue
-        label = f"{obj.kind} {obj.name!r}" if obj.name else obj.kind
-        yield Target(obj.path, obj.data, obj.pos, obj.api_version, obj.kind, label, obj.identity(), obj=obj)
-
-
-def kustomize_patch_files(model: "RepoModel") -> set[str]:
-    """Repository paths that a kustomization uses as patches: partial objects, not manifests."""
-    out: set[str] = set()
-    for sf in model.files.values():
-        if _basename(sf.path) not in KUSTOMIZATION_FILES or not sf.documents:
-            continue
-        data = sf.documents[0].data
-        if not isinstance(data, dict):
-            continue
-        base = sf.path.rsplit("/", 1)[0] if "/" in sf.path else ""
-        refs: list[Any] = []
-        for key in ("patches", "patchesJson6902"):
-            items = data.get(key)
-            if isinstance(items, list):
-                refs.extend(item.get("path") for item in items if isinstance(item, dict))
-        items = data.get("patchesStrategicMerge")
-        if isinstance(items, list):
-            refs.extend(items)
-        for ref in refs:
-            if isinstance(ref, str) and ref and "\n" not in ref and "://" not in ref:
-                out.add(_join(base, ref))
-    return out
-
-
-def kustomize_plugin_files(model: "RepoModel") -> set[str]:
-    """Repository files a kustomization names under ``generators``, ``transformers`` or
-    ``validators``: the configuration of a kustomize plugin (a KSOPS ``ksops`` generator, a
-    builtin transformer), which kustomize reads and never sends to the cluster."""
-    out: set[str] = set()
-    for sf in model.files.values():
-        if _basename(sf.path) not in KUSTOMIZATION_FILES or not sf.documents:
-            continue
-        data = sf.documents[0].data
-        if not isinstance(data, dict):
-            continue
-        base = sf.path.rsplit("/", 1)[0] if "/" in sf.path else ""
-        for key in ("generators", "transformers", "validators"):
-            items = data.get(key)
-            for ref in items if isinstance(items, list) else ():
-                if isinstance(ref, str) and ref and "\n" not in ref and "://" not in ref:
-                    path = _join(base, ref)
-                    if path in model.files:
-                        out.add(path)
-    return out
-
-
-def _join(base: str, rel: str) -> str:
-    parts = [p for p in base.split("/") if p] if not rel.startswith("/") else []
-    for part in rel.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if parts:
-                parts.pop()
-            continue
-        parts.append(part)
-    return "/".join(parts)
+from .targets import Target, _basename, _join, _targets, kustomize_plugin_files, targets  # noqa: F401
