@@ -3,9 +3,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import pytest  # noqa: E402
+import pytest
 
-from test_generate_helpers import copy_repo  # noqa: E402
+from test_generate_helpers import copy_repo
 
 
 @pytest.fixture(scope="module")

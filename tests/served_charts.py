@@ -33,10 +33,10 @@ class ChartServer:
 class _Handler(http.server.SimpleHTTPRequestHandler):
     log: list[str]
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         self.log.append(self.path)
         super().do_GET()
 
