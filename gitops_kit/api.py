@@ -26,6 +26,8 @@ class LintReport:
     suppressed: int
     model: RepoModel
     baselined: int = 0
+    # ``lint --render``: what each Application rendered (None: rendering was off)
+    renders: list | None = None
 
     @property
     def checked_files(self) -> list[str]:
@@ -49,7 +51,8 @@ class LintReport:
 def lint(paths: list[str] | None = None, *, config_file: str | None = None, select: list[str] | None = None,
          ignore: list[str] | None = None, min_severity: Severity = Severity.INFO,
          baseline: Counter | None = None, use_cache: bool = False, deleted: list[str] | None = None,
-         root: Path | None = None) -> LintReport:
+         root: Path | None = None, render: bool | None = None, fetch: bool = False,
+         renderer: str | None = None) -> LintReport:
     """Lint the repository containing ``paths[0]`` (default: the current directory), or ``root``
     when given (``lint --root``, and each repository of a run over several: every path in it).
 
@@ -59,6 +62,10 @@ def lint(paths: list[str] | None = None, *, config_file: str | None = None, sele
     are focused too, with the missing-object findings of their apps, and without named files
     nothing else is. ``use_cache`` reads and writes the parse cache in ``.gitops-kit-cache/``
     (the CLI's default).
+
+    ``render`` (default: config ``render``) also runs the object rules on what each Application
+    renders (see :mod:`gitops_kit.render.lint`); ``fetch`` first pulls the charts the cache lacks
+    (the only network use); ``renderer`` overrides config ``renderer``.
     """
     named = bool(paths)
     paths = list(paths or [str(root) if root is not None else "."])
@@ -80,9 +87,14 @@ def lint(paths: list[str] | None = None, *, config_file: str | None = None, sele
         model.focus = frozenset(only) if only is not None else None
         specs = catalog.load()
         rules = engine.select_rules(specs, model, select, ignore)
-        result = engine.run(model, rules)
+        # the render rule's findings come from rendering, not from a check over the model
+        result = engine.run(model, [s for s in rules if s.id != _RENDER_RULE])
         if _cache_to_write(model):
             _save_cache(model, result.secret_paths)
+        renders = None
+        if render if render is not None else bool(cfg.data.get("render")):
+            result.findings, renders = _render(model, rules, result.findings, fetch,
+                                               renderer or str(cfg.data.get("renderer") or "auto"))
     finally:
         if was_enabled:
             gc.enable()
@@ -96,7 +108,22 @@ def lint(paths: list[str] | None = None, *, config_file: str | None = None, sele
 
         findings, baselined = new_findings(findings, baseline)
     return LintReport(root, findings, len(model.files) + len(model.skipped), len(model.objects), result.rules_run,
-                      result.suppressed, model, baselined)
+                      result.suppressed, model, baselined, renders)
+
+
+_RENDER_RULE = "render"
+
+
+def _render(model: RepoModel, rules: list, findings: list[Finding], fetch: bool, renderer: str
+            ) -> tuple[list[Finding], list]:
+    """``lint --render``: the object rules on the rendered objects too (gitops_kit.render.lint)."""
+    from .render import Options
+    from .render import lint as render_lint
+
+    if fetch:
+        render_lint.prefetch(model)  # what cannot be pulled is reported by the render as a miss
+    outcome = render_lint.run(model, rules, findings, Options(renderer=renderer))
+    return outcome.findings, outcome.renders
 
 
 def _cache_to_write(model: RepoModel) -> bool:
@@ -108,42 +135,16 @@ def _cache_to_write(model: RepoModel) -> bool:
 
 
 def _save_cache(model: RepoModel, secret_paths: set[str] | None) -> None:
-    """Write back the parse cache; cache_policy.may_cache decides which files it may hold.
-
-    This gathers the rule's verdict for it: ``secret_paths`` are the files where plaintext-secret
-    found something, and it vouches only for the files it read, so a file parsed in this run
-    outside the focus of a pre-commit run is scanned before it is cached (in the cache writers,
-    on both cores). A file that came from the cache was vetted when it was written, under the
-    same rule settings and policy revision (cache.policy). When the rule did not run, there is
-    no verdict."""
+    """Write back the parse cache; :func:`cache_policy.cache_filter` decides which files it may
+    hold, from plaintext-secret's verdict (``secret_paths``: the files where it found something)."""
     from . import cache
-    from .cache_policy import may_cache
+    from .cache_policy import cache_filter
 
     digests = model.digests or {}
-    fresh = model.cache_fresh
     scan = _secret_scanner(model) if secret_paths is not None else None
-
-    def keep(rel: str, sf: Any) -> bool:
-        if scan is None:
-            return may_cache(sf, None)
-        if rel in secret_paths:
-            return False
-        if rel not in fresh:
-            return True
-        if model.in_focus(rel):
-            return may_cache(sf, _found_nothing)  # the rule read it and found nothing
-
-        def verdict() -> bool:
-            return next(iter(scan(rel, sf)), None) is None
-
-        return may_cache(sf, verdict)
-
+    keep = cache_filter(model, secret_paths, scan)
     entries = {rel: (digests[rel], sf) for rel, sf in model.files.items() if rel in digests}
     cache.save(model.root, entries, model.cache_stale, keep, model.cache_policy)
-
-
-def _found_nothing() -> bool:
-    return True
 
 
 def _secret_scanner(model: RepoModel) -> Callable[[str, Any], Iterator[Any]]:

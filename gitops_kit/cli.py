@@ -65,10 +65,16 @@ FORMATS = ["text", "json", "sarif", "codequality", "junit", "github"]
               help="Show the fixes as a diff for 'git apply' and write nothing (with or without --fix).")
 @click.option("--staged", is_flag=True,
               help="pre-commit: also judge the YAML files the git index deletes; with no PATHS, only those.")
+@click.option("--render/--no-render", "do_render", default=None,
+              help="Also run the object rules on what each Application renders (Helm, kustomize)  "
+                   "[default: config render]")
+@click.option("--fetch", is_flag=True,
+              help="With --render: first pull the charts the cache lacks (the only network use).")
 def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], path_base: str | None, root_dir: str | None,
          config_file: str | None, select: tuple[str, ...], ignore_rules: tuple[str, ...], severity: str,
          fail_on: str, exit_zero: bool, baseline_file: str | None, write_baseline: str | None,
-         no_cache: bool, do_fix: bool, unsafe_fixes: bool, show_diff: bool, staged: bool) -> None:
+         no_cache: bool, do_fix: bool, unsafe_fixes: bool, show_diff: bool, staged: bool,
+         do_render: bool | None = None, fetch: bool = False) -> None:
     """Lint the repository containing PATHS (default: the current directory).
 
     PATHS in several repositories (the environments of a monorepo) are each linted in their own,
@@ -122,7 +128,8 @@ def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], path_base: 
             # and signing key): it runs in merge-request pipelines on untrusted checkouts.
             return run_lint(named or None, root=root, config_file=config_file, select=select_ids,
                             ignore=ignore_ids, min_severity=Severity.parse(severity), baseline=accepted,
-                            use_cache=not no_cache and not show_diff, deleted=deleted.get(root) if staged else None)
+                            use_cache=not no_cache and not show_diff, deleted=deleted.get(root) if staged else None,
+                            render=True if fetch and do_render is None else do_render, fetch=fetch)
         finally:
             progress.stop()
 
@@ -412,10 +419,14 @@ def completion(shell: str) -> None:
     click.echo(cls(cli, {}, "gitops-kit", "_GITOPS_KIT_COMPLETE").source())
 
 
-from .generate.commands import init, new_app  # noqa: E402
+# Sub-commands in modules of their own (imported here, after ``cli`` exists).
+from .cli_adopt import adopt
+from .cli_charts import charts
+from .cli_render import render
+from .generate.commands import init, new_app
 
-cli.add_command(init)
-cli.add_command(new_app)
+for _command in (init, new_app, adopt, charts, render):
+    cli.add_command(_command)
 
 
 # Set once lint has written its reports: nothing is left to clean up but the model, and freeing
@@ -427,7 +438,7 @@ _CONSOLE = False  # run as the console script (not main() from a test or an embe
 def _discard_stdout() -> None:
     """Point stdout at the null device, so that no later flush fails again on a dead pipe."""
     try:
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+        sys.stdout = open(os.devnull, "w")
     except OSError:
         pass
 

@@ -32,6 +32,8 @@ REGISTRY: dict[str, str] = {
     "cmp_discover": "gitops_kit.checks.cmp_discover",
     "kustomize_build": "gitops_kit.checks.kustomize_build",
     "kustomize_files": "gitops_kit.checks.kustomize_files",
+    "chart_values": "gitops_kit.checks.chart_values",
+    "render": "gitops_kit.render.check",
 }
 
 CheckFn = Callable[[Any, dict[str, Any]], Iterable[Any]]
