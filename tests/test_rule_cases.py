@@ -52,11 +52,31 @@ def _cases():
                 yield pytest.param(spec.id, kind, files, extra, id=f"{spec.id}:{case_dir.name}")
 
 
+def _cache_reference_charts(request, root: Path, cache: Path) -> None:
+    """chart-values reads charts from the chart cache: pull the reference's served charts into a
+    cache of this case's own (other cases must not see charts and start judging values) from
+    ../shared's charts on 127.0.0.1."""
+    pytest.importorskip("helm_python")
+    request.getfixturevalue("monkeypatch").setenv("XDG_CACHE_HOME", str(cache))
+    server = request.getfixturevalue("chart_server")
+    from gitops_kit import charts, config, model
+
+    cfg = config.load(root)
+    cfg.data["charts"]["mirrors"] = server.mirrors
+    built = model.build(root, cfg)
+    for app in built.applications:
+        for _src, ref in charts.chart_refs(built, app):
+            if ref.repo_url in server.mirrors:
+                charts.pull(ref, cfg)
+
+
 @pytest.mark.parametrize("rule,kind,files,extra", list(_cases()))
-def test_rule_case(tmp_path, rule, kind, files, extra):
+def test_rule_case(request, tmp_path, rule, kind, files, extra):
     if rule == "kustomize-build" and not (shutil.which("kustomize") or shutil.which("kubectl")):
         pytest.skip("kustomize-build runs kustomize or kubectl; neither is on PATH")
     root = reference_copy(tmp_path / "repo")
+    if rule == "chart-values":
+        _cache_reference_charts(request, root, tmp_path / "xdg-cache")
     overlay(root, files)
     report = run_lint(root)
     if kind == "pass":
