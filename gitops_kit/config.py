@@ -52,7 +52,14 @@ class Config:
 
     @property
     def argocd_namespace(self) -> str:
-        return self.data["argocd_namespace"]
+        """The namespace ArgoCD's Applications live in (the first, when several are configured)."""
+        return self.argocd_namespaces[0]
+
+    @property
+    def argocd_namespaces(self) -> list[str]:
+        """Every namespace ArgoCD watches for Applications (``argocd_namespace``: a name or a list)."""
+        value = self.data["argocd_namespace"]
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
     @property
     def avp_plugin(self) -> str:
@@ -77,6 +84,18 @@ class Config:
     @property
     def exclude(self) -> list[str]:
         return list(self.data.get("exclude") or [])
+
+    def is_excluded(self, path: str) -> bool:
+        """Whether the repo-relative ``path`` (a file or a directory) is left out by ``exclude``:
+        the walk never reads it, so its absence from the model is not its absence from the disk."""
+        patterns = self.exclude
+        if not patterns:
+            return False
+        from .discover import matches  # discover imports this module
+
+        rel = "/".join(p for p in path.replace("\\", "/").split("/") if p not in ("", "."))
+        # a directory glob ("old/") matches what is below the directory: probe one level down
+        return bool(rel) and (matches(rel, patterns) or matches(rel + "/", patterns))
 
     @property
     def ignores(self) -> list[dict]:
@@ -126,6 +145,11 @@ def _defaults() -> dict[str, Any]:
     return yamlio.plain(yamlio.load_text(text).documents[0].data)
 
 
+def defaults() -> Config:
+    """The shipped defaults alone, as a configuration (no repository file read)."""
+    cfg = Config(data=_defaults())
+    cfg.layers = [_layer(item) for item in cfg.data["layers"]]
+    return cfg
 
 
 def merge(base: Any, over: Any) -> Any:
