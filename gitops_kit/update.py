@@ -24,6 +24,7 @@ from . import yamlio
 from .checks._secrets import MASK, find_secrets, is_reference_value, is_secret_key, mask
 from .errors import UsageError
 from .model import RepoModel
+from .model.values import value_files
 from .yamlio import YMap, YSeq
 
 _SEMVER = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
@@ -173,11 +174,19 @@ def _semver(value: str | None) -> tuple[int, int, int, str | None] | None:
 
 
 def bump_kind(old: str | None, new: str | None) -> str:
-    """major, minor, patch, prerelease, downgrade, added, removed or non-semver."""
+    """major, minor, patch, prerelease, digest, downgrade, added, removed or non-semver.
+
+    An image version may carry a digest (``1.25.3@sha256:...``): the same tag with another
+    digest is a ``digest`` bump (the image was rebuilt under its tag)."""
     if old is None:
         return "added"
     if new is None:
         return "removed"
+    old_tag, _, old_digest = str(old).partition("@")
+    new_tag, _, new_digest = str(new).partition("@")
+    if old_tag == new_tag and old_digest != new_digest:
+        return "digest"
+    old, new = old_tag, new_tag
     a, b = _semver(old), _semver(new)
     if a is None or b is None:
         return "non-semver"
@@ -296,12 +305,19 @@ def _at(root: Path, rev: str, path: str, prefix: str = "") -> str | None:
 
 
 def parse_image(ref: str) -> tuple[str, str | None] | None:
-    """(name, tag) of an image reference ``[registry/]repo[:tag][@digest]``; None when ``ref`` is
-    not one (a connection string, a template, a sentence): such a value is never printed."""
+    """(name, version) of an image reference ``[registry/]repo[:tag][@digest]``: the version is the
+    tag, ``tag@digest`` or ``@digest``; None when ``ref`` is not one (a connection string, a
+    template, a sentence): such a value is never printed."""
     if not isinstance(ref, str) or len(ref) > _IMAGE_MAX:
         return None
     m = _IMAGE_REF.fullmatch(ref)
-    return (m.group("name"), m.group("tag")) if m else None
+    if not m:
+        return None
+    digest = ref.partition("@")[2] if "@" in ref else ""
+    tag = m.group("tag")
+    if digest:
+        return m.group("name"), f"{tag or ''}@{digest}"
+    return m.group("name"), tag
 
 
 def _image_versions(data: Any) -> Iterator[tuple[str, str, int]]:
@@ -317,11 +333,62 @@ def _image_versions(data: Any) -> Iterator[tuple[str, str, int]]:
                 registry = value.get("registry")
                 name = f"{registry}/{repo}" if isinstance(registry, str) and registry else repo
                 if len(name) <= _IMAGE_MAX and _IMAGE_NAME.fullmatch(name) and _TAG.fullmatch(str(tag)):
-                    yield name, str(tag), value.value_pos("tag")[0]
+                    digest = value.get("digest")
+                    version = f"{tag}@{digest}" if isinstance(digest, str) and re.fullmatch(_DIGEST, digest) else str(tag)
+                    yield name, version, value.value_pos("tag")[0]
         elif key == "image" and isinstance(value, str) and isinstance(parent, YMap):
             parsed = parse_image(value)
             if parsed and parsed[1] is not None:
                 yield parsed[0], parsed[1], parent.value_pos("image")[0]
+
+
+# A version inside a remote kustomize resource: ``?ref=v8.2.0``, or a path segment such as
+# ``/v2.13.2/`` (raw.githubusercontent.com/<org>/<repo>/<tag>/..., releases/download/<tag>/...).
+_URL_REF = re.compile(r"[?&]ref=(?P<v>[^&#]+)")
+_URL_SEGMENT = re.compile(r"/(?P<v>v?\d+\.\d+(?:\.\d+)?(?:-[0-9A-Za-z.-]+)?)(?=/)")
+
+
+def _remote_version(url: str) -> tuple[str, str] | None:
+    """(identity with the version left out, version) of a remote kustomize resource URL."""
+    if len(url) > 2048 or "://" not in url and not url.startswith(("github.com/", "gitlab.com/")):
+        return None
+    m = _URL_REF.search(url) or _URL_SEGMENT.search(url)
+    if m is None:
+        return None
+    return url[: m.start("v")] + "{version}" + url[m.end("v"):], m.group("v")
+
+
+def _kustomize_versions(doc: YMap) -> Iterator[tuple[str, str, str, int]]:
+    """(kind, identity, version, line) in a kustomization: remote resources with a version,
+    ``images:`` entries, and images inside inline patches (an ArgoCD self-upgrade bumps all three)."""
+    if not (doc.get("kind") in (None, "Kustomization") and any(
+            k in doc for k in ("resources", "bases", "components", "images", "patches"))):
+        return
+    for key in ("resources", "bases", "components"):
+        items = doc.get(key)
+        for i, item in enumerate(items if isinstance(items, YSeq) else ()):
+            found = _remote_version(item) if isinstance(item, str) else None
+            if found is not None:
+                yield "remote-resource", found[0], found[1], items.item_pos(i)[0]
+    images = doc.get("images")
+    for entry in images if isinstance(images, YSeq) else ():
+        if not isinstance(entry, YMap) or not isinstance(entry.get("name"), str):
+            continue
+        tag, digest = entry.get("newTag"), entry.get("digest")
+        if tag is None and digest is None:
+            continue
+        version = f"{'' if tag is None else tag}@{digest}" if isinstance(digest, str) else str(tag)
+        at = "newTag" if "newTag" in entry else "digest"
+        yield "image", str(entry.get("newName") or entry["name"]), version, entry.value_pos(at)[0]
+    patches = doc.get("patches")
+    for entry in patches if isinstance(patches, YSeq) else ():
+        text = entry.get("patch") if isinstance(entry, YMap) else None
+        if not isinstance(text, str) or len(text) > 1_000_000:
+            continue
+        base = entry.value_pos("patch")[0]  # a block scalar: its text starts on the next line
+        for patch_doc in _load(text):
+            for image, version, line in _image_versions(patch_doc):
+                yield "image", image, version, base + line
 
 
 def _versions(path: str, docs: list[Any], model: RepoModel) -> dict[tuple[str, str], tuple[str, int, str | None]]:
@@ -349,6 +416,12 @@ def _versions(path: str, docs: list[Any], model: RepoModel) -> dict[tuple[str, s
                     rev = src.get("targetRevision")
                     out[("chart", f"{app}:{src['chart']}")] = (
                         "" if rev is None else str(rev), src.value_pos("targetRevision")[0], app)
+                elif (isinstance(src, YMap) and isinstance(src.get("repoURL"), str) and "targetRevision" in src
+                      and not model.is_this_repo(src["repoURL"]) and _semver(str(src.get("targetRevision")))):
+                    # a git tag of another repository (Renovate's argocd manager bumps it)
+                    where = src.get("path") if isinstance(src.get("path"), str) else ""
+                    out[("source", f"{app}:{src['repoURL']}:{where}")] = (
+                        str(src["targetRevision"]), src.value_pos("targetRevision")[0], app)
             if not charts and isinstance(app, str):
                 # an Application without a chart has no version to compare, but its removal matters
                 first = sources[0] if sources and isinstance(sources[0], YMap) else None
@@ -362,6 +435,14 @@ def _versions(path: str, docs: list[Any], model: RepoModel) -> dict[tuple[str, s
                     out[("dependency", dep["name"])] = ("" if ver is None else str(ver),
                                                         dep.value_pos("version")[0], app_of_path)
             continue
+        if name == ".pre-commit-config.yaml" and isinstance(doc.get("repos"), YSeq):
+            for hook_repo in doc["repos"]:
+                if isinstance(hook_repo, YMap) and isinstance(hook_repo.get("repo"), str) and "rev" in hook_repo:
+                    out[("pre-commit", hook_repo["repo"])] = (str(hook_repo.get("rev")),
+                                                              hook_repo.value_pos("rev")[0], None)
+            continue
+        for kind, ident, version, line in _kustomize_versions(doc):
+            out[(kind, ident)] = (version, line, app_of_path)
         if isinstance(doc.get("helmCharts"), YSeq):
             for chart in doc["helmCharts"]:
                 if isinstance(chart, YMap) and isinstance(chart.get("name"), str):
@@ -551,7 +632,8 @@ def _chart_ref(model: RepoModel, ch: Change) -> tuple[str, str, str | None] | No
     for app in model.apps_by_name.get(ch.app or "", ()):
         for src in app.sources:
             if src.chart == ch.name and src.repo_url:
-                values = next((v.split("/", 1)[1] for v, _ in src.value_files() if v.startswith("$")), None)
+                values = next((vf.rel for vf in value_files(model, app, src) if vf.raw.startswith("$") and vf.rel),
+                              None)
                 return src.repo_url, ch.name, values
     return None
 

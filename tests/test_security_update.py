@@ -169,7 +169,7 @@ def test_redact_and_parse_image_units():
     assert redact(f"got {GH_TOKEN}, done") == "got ***, done"
     assert redact("a\x1b[31mred\nforged line") == "a\\x1b[31mred\\nforged line"
     assert parse_image("registry.example.com:5000/team/app:1.0@sha256:" + "a" * 64) == (
-        "registry.example.com:5000/team/app", "1.0")
+        "registry.example.com:5000/team/app", "1.0@sha256:" + "a" * 64)  # the digest is part of the version
     assert parse_image("nginx") == ("nginx", None)
     assert parse_image("localhost:5000/app") == ("localhost:5000/app", None)
     for not_an_image in (CONNECTION_OLD, "{{ .Values.image }}", "nginx:" + "1" * 129, "Nginx:1", "a b:1",
