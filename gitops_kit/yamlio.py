@@ -759,7 +759,7 @@ def _settle_blank_lines(old: str, new: str) -> str:
     block from the next one; moving it above the gap leaves every original line where it was."""
     a, b = old.splitlines(True), new.splitlines(True)
     out: list[str] = []
-    for tag, i1, i2, j1, j2 in line_opcodes(a, b):
+    for tag, _i1, _i2, j1, j2 in line_opcodes(a, b):
         chunk = b[j1:j2]
         if tag == "insert" and chunk and chunk[0].strip():
             indent = len(chunk[0]) - len(chunk[0].lstrip(" "))

@@ -18,7 +18,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 if str(PROJECT) not in sys.path:  # benchmarks/ is not part of the installed package
     sys.path.insert(0, str(PROJECT))
 
-from benchmarks import corpus  # noqa: E402
+from benchmarks import corpus
 
 N = 12
 FIXED_FILES = 1 + len(corpus.ARGOCD_FILES) + len(corpus.LAYERS)  # .gitops-kit.yaml, ArgoCD, three roots

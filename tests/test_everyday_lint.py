@@ -254,7 +254,7 @@ def test_in_scope_keeps_findings_about_a_focused_file():
 
 
 @needs_git
-def test_real_pre_commit_fails_a_commit_that_only_deletes_a_policy(tmp_path, hook_source):
+def test_real_pre_commit_fails_a_commit_that_only_deletes_a_policy(tmp_path, hook_source):  # noqa: F811
     """The pre-commit framework itself: before, such a commit was "(no files to check) Skipped"."""
     rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=hook_source, capture_output=True, text=True,
                          check=True).stdout.strip()

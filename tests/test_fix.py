@@ -83,7 +83,7 @@ def test_multi_document_file_edits_only_its_document(tmp_path):
 
 # --- fixes on the reference: waves, retain policies, missing policies and quotas --------------
 
-from helpers import overlay, reference_copy, run_lint  # noqa: E402
+from helpers import overlay, reference_copy, run_lint
 
 
 def test_fix_quotes_an_unquoted_wave_and_sets_cleanup_policy(tmp_path):

@@ -209,8 +209,8 @@ def test_exclude_glob_end_to_end(tmp_path):
     assert time.monotonic() - start < 5
 
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 @settings(max_examples=3000, deadline=None)
