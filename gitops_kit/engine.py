@@ -247,4 +247,5 @@ def _stamp(spec: catalog.RuleSpec, hit: Hit, model: RepoModel, override: str | N
     related = tuple(Location(p, max(1, int(pos[0])), max(1, int(pos[1]))) for p, pos in hit.related)
     causes = tuple(fingerprint(*c) for c in hit.causes)
     return Finding(spec.id, severity, hit.path, max(1, int(line)), max(1, int(col)), hit.message, app,
-                   fingerprint(spec.id, hit.path, hit.key or hit.message), related=related, causes=causes)
+                   fingerprint(spec.id, hit.path, hit.key or hit.message), related=related, causes=causes,
+                   remedy=hit.remedy)

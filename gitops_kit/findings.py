@@ -48,6 +48,9 @@ class Hit:
     # Findings this one may follow from, most likely first (see :func:`cause_key`): when one of
     # them is reported, the engine links this finding to it (``Finding.cause``).
     causes: tuple[CauseKey, ...] = ()
+    # What repairs it, for ``lint --fix`` (e.g. "create": the object is missing from the bundle);
+    # fixers read this, never the message text.
+    remedy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class Finding:
     causes: tuple[str, ...] = field(default=(), compare=False, repr=False)
     # "safe" or "unsafe" when ``lint --fix`` (with ``--unsafe-fixes``) can repair it, else None.
     fix: str | None = None
+    remedy: str | None = field(default=None, compare=False, repr=False)  # Hit.remedy
 
     def sort_key(self) -> tuple:
         return (self.path, self.line, self.column, self.rule, self.message)

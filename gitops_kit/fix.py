@@ -162,12 +162,12 @@ def _blueprint_file(blueprint: str, name: str, values: dict[str, Any]) -> str | 
 
 
 def _fix_network_policy(model: RepoModel, finding: Finding, params: dict[str, Any]):
-    if "has no" in finding.message:
+    if finding.remedy == "create":
         yield ("create", _bundle_file_fix(model, finding, "network-policy.yaml"))
 
 
 def _fix_resource_quota(model: RepoModel, finding: Finding, params: dict[str, Any]):
-    if "has no" in finding.message:
+    if finding.remedy == "create":
         yield ("create", _bundle_file_fix(model, finding, "quota.yaml"))
 
 

@@ -68,7 +68,7 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
         for name, what in missing:
             yield Hit(owned.app.path, owned.pos, f"namespace {show(owned.namespace)} of app {owned.app.name!r} "
                       f"has no {what}", app=owned.app.name, key=f"{owned.key}:{name}", related=related,
-                      causes=causes)
+                      causes=causes, remedy="create")
 
 
 def _all_pods(selector: Any) -> bool:

@@ -39,7 +39,7 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
                   f"ResourceQuota{empty}: one runaway workload can starve every other app on the node",
                   app=owned.app.name, key=f"{owned.key}:quota",
                   related=tuple((d, (1, 1)) for d in bundle_dirs(model, bundle)),
-                  causes=namespace_causes(owned.app) if moved else ())
+                  causes=namespace_causes(owned.app) if moved else (), remedy="create")
 
 
 def _limits(quota: K8sObject) -> bool:
