@@ -153,7 +153,14 @@ def render_app(model: RepoModel, app: Application, options: Options | None = Non
                 objs = delivered(model, app, src) or []
                 for obj in objs:
                     out.objects.append(RenderedObject(app.name, src.index, obj.path, obj.data, obj.file, obj.doc))
-                out.rendered.add(src.index)
+                jsonnet = _jsonnet(model, app, src)
+                if jsonnet:
+                    out.problems.append(Problem("unsupported", f"source {_label(src)} of app {app.name!r}: {jsonnet}; "
+                                                "only its YAML and JSON files were rendered", app.path,
+                                                src.pos("directory") if "directory" in src.data else src.pos(),
+                                                src.index))
+                else:
+                    out.rendered.add(src.index)
         except Exception as exc:
             out.problems.append(Problem("render", f"source {_label(src)} of app {app.name!r} could not be rendered: "
                                         f"internal error {type(exc).__name__}", app.path, src.pos(), src.index))
@@ -172,6 +179,19 @@ def render_apps(model: RepoModel, names: list[str] | None = None, options: Optio
     # the GIL, so two apps render at once on two cores without pickling the model.
     with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1, len(apps))) as pool:
         return list(pool.map(lambda app: render_app(model, app, options), apps))
+
+
+def _jsonnet(model: RepoModel, app: Application, src: AppSource) -> str | None:
+    """Why a directory source is not rendered completely: ArgoCD evaluates its ``*.jsonnet`` files
+    (with ``directory.jsonnet`` options or without), gitops-kit does not."""
+    from ..model.delivery import delivered_files, source_delivery
+
+    said = source_delivery(model, app, src).unsupported
+    files = sorted(f for f in delivered_files(model, app, src) if f.endswith(".jsonnet"))
+    if files:
+        more = f" and {len(files) - 1} more" if len(files) > 1 else ""
+        return f"gitops-kit does not evaluate jsonnet ({files[0]}{more})"
+    return said
 
 
 def _has_kustomization(model: RepoModel, src: AppSource) -> bool:
