@@ -313,27 +313,6 @@ def _rule_params(model, rid: str) -> dict:
     return params_for(catalog.load()[rid], model)
 
 
-@cli.command("check-update")
-@click.argument("path", default=".", type=click.Path(exists=True))
-@click.option("--base", help="Base revision (default: the merge-base with the configured branch).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Configuration file to use.")
-def check_update(path: str, base: str | None, fmt: str, config_file: str | None) -> None:
-    """Check a dependency-update merge request: version bumps, policy, stateful apps, lint."""
-    import json
-
-    from . import update
-    from .api import lint as run_lint
-
-    report = run_lint([path], config_file=config_file)
-    result = update.check(report.root, base, report)
-    if fmt == "json":
-        click.echo(json.dumps(result.as_dict(), indent=2))
-    else:
-        click.echo(update.render_text(result, markdown=fmt == "markdown"), nl=False)
-    raise SystemExit(result.exit_code)
-
-
 @cli.group(invoke_without_command=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: each rule's default and effective severity (after the .gitops-kit.yaml of the "
@@ -423,9 +402,10 @@ def completion(shell: str) -> None:
 from .cli_adopt import adopt
 from .cli_charts import charts
 from .cli_render import render
+from .cli_update import check_update
 from .generate.commands import init, new_app
 
-for _command in (init, new_app, adopt, charts, render):
+for _command in (init, new_app, adopt, charts, render, check_update):
     cli.add_command(_command)
 
 

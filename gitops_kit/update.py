@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -43,10 +41,6 @@ STATEFUL_CHECKLIST = (
 # helm could read as an option, or that holds a credential, never reaches a subprocess or the output.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _HEX_REV = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
-# Helm chart names, versions and release names as helm itself accepts them; nothing else is rendered.
-_CHART_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,252}")
-_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}")
-_RELEASE = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,51}[a-z0-9])?")
 _URL_SCHEMES = ("http", "https", "oci")
 # Image references: [domain[:port]/]path-component(/path-component)*[:tag][@digest] (the
 # distribution/reference grammar). A string that does not match is not an image.
@@ -63,7 +57,6 @@ _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s'\"<>]*@")
 _KEY_VALUE = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)[\"']?\s*[:=]\s*"
                         r"(?=(?P<value>\"[^\"]*\"?|'[^']*'?|[^\s,;'\"]+))")
 _TOKEN_END = re.compile(r"[\s'\",;)\]}>]|$")
-_STDERR_MAX = 400
 
 
 def _unsafe_arg(value: object) -> str | None:
@@ -617,16 +610,6 @@ STATEFUL_KINDS = {("postgresql.cnpg.io", "Cluster"), ("postgresql.cnpg.io", "Dat
                   ("", "PersistentVolume")}
 
 
-@dataclass
-class RenderResult:
-    """Outcome of rendering one change's old and new chart versions."""
-
-    change: Change
-    done: bool
-    note: str
-    missing: list[str] = field(default_factory=list)  # stateful resources present before, gone after
-
-
 def _chart_ref(model: RepoModel, ch: Change) -> tuple[str, str, str | None] | None:
     """(repo URL, chart name, values file path) for a change helm can render."""
     for app in model.apps_by_name.get(ch.app or "", ()):
@@ -638,134 +621,48 @@ def _chart_ref(model: RepoModel, ch: Change) -> tuple[str, str, str | None] | No
     return None
 
 
-def _render_args(helm: str, repo: str, chart: str, version: str, values: Path | None,
-                 release: str) -> list[str]:
-    """helm's argv: every value validated, the positional ones after ``--`` so none is an option."""
-    if urlsplit(repo).scheme.lower() == "oci":
-        args = [helm, "template", "--version", version]
-        target = f"{repo.rstrip('/')}/{chart}"
-    else:
-        args = [helm, "template", "--repo", repo, "--version", version]
-        target = chart
-    if values is not None:
-        args += ["--values", str(values)]
-    return [*args, "--", release, target]
-
-
-def _render(helm: str, repo: str, chart: str, version: str, values: Path | None, release: str) -> list[tuple[str, str]]:
-    args = _render_args(helm, repo, chart, version, values, release)
-    # an empty working directory: helm reads a chart name that names a local directory as that
-    # chart, and the checkout is usually the working directory in CI
-    with tempfile.TemporaryDirectory(prefix="gitops-kit-helm-") as cwd:
-        out = subprocess.run(args, capture_output=True, timeout=300, check=False, cwd=cwd,
-                             stdin=subprocess.DEVNULL)
-    if out.returncode != 0:
-        lines = [ln for ln in out.stderr.decode(errors="replace").splitlines() if ln.strip()]
-        last = lines[-1].strip() if lines else f"exit status {out.returncode}"
-        if len(last) > 20 * _STDERR_MAX:
-            # cut before redaction, a secret could be split into a part no rule recognises
-            last = f"error message of {len(last)} characters not shown"
-        shown_text = redact(last)
-        raise RuntimeError(shown_text if len(shown_text) <= _STDERR_MAX else shown_text[:_STDERR_MAX] + "...")
-    text, _ = yamlio.decode(out.stdout)
-    found = []
-    for doc in _load(text):
-        if _is_stateful_object(doc):
-            meta = doc.get("metadata") if isinstance(doc.get("metadata"), YMap) else YMap()
-            found.append((f"{doc['kind']}/{meta.get('namespace') or ''}/{meta.get('name')}", doc["kind"]))
-    return found
-
-
-def _render_problem(repo: str, chart: str, versions: tuple[str | None, ...]) -> str | None:
-    """Why this chart may not be rendered with helm, or None."""
-    if _unsafe_arg(chart) or not _CHART_NAME.fullmatch(chart):
-        return f"chart name {shown(chart)!r} refused (not a chart name)"
-    for version in versions:
-        if _unsafe_arg(version) or not _VERSION.fullmatch(str(version)):
-            return f"version {shown(version)!r} refused (not a chart version)"
-    problem = repo_url_problem(repo)
-    if problem:
-        return f"repository URL {shown(repo)!r} refused: it {problem}"
-    return None
-
-
-def _values_path(model: RepoModel, values: str | None) -> Path | None:
-    """The values file inside the repository, or None (a symlink out of it is not handed to helm)."""
-    if not values or not model.exists(values):
-        return None
-    root = model.root.resolve()
-    path = (model.root / values).resolve()
-    return path if path.is_file() and path.is_relative_to(root) else None
-
-
-def helm_render_diff(changes: list[Change], model: RepoModel) -> list[RenderResult]:
-    """Render old and new versions of chart changes with helm, when helm is on PATH.
-
-    Never claims a render that did not happen: each result says whether it was done and why not.
-    Nothing from the repository reaches helm unless it is a valid chart name, version and http(s)
-    or oci URL; helm's error text is redacted before it is reported.
-    """
-    helm = shutil.which("helm")
-    results = []
-    for ch in changes:
-        if ch.kind != "chart" or ch.old is None or ch.new is None:
-            continue
-        if _unsafe_arg(ch.name) or not _CHART_NAME.fullmatch(ch.name):
-            results.append(RenderResult(ch, False, f"render diff not done: chart name {shown(ch.name)!r} refused"))
-            continue
-        if helm is None:
-            results.append(RenderResult(ch, False, "render diff not done: no helm binary on PATH"))
-            continue
-        ref = _chart_ref(model, ch)
-        if ref is None:
-            results.append(RenderResult(ch, False, "render diff not done: chart source not found"))
-            continue
-        repo, chart, values = ref
-        problem = _render_problem(repo, chart, (ch.old, ch.new))
-        if problem:
-            results.append(RenderResult(ch, False, f"render diff not done: {problem}"))
-            continue
-        values_path = _values_path(model, values)
-        app = ch.app or ""
-        release = app if _RELEASE.fullmatch(app) else "release"
-        try:
-            before = dict(_render(helm, repo, chart, ch.old, values_path, release))
-            after = dict(_render(helm, repo, chart, ch.new, values_path, release))
-        except RuntimeError as exc:
-            results.append(RenderResult(ch, False, f"render diff not done: helm failed: {exc}"))
-            continue
-        except (OSError, subprocess.SubprocessError) as exc:
-            results.append(RenderResult(ch, False, f"render diff not done: helm failed: {redact(str(exc))}"))
-            continue
-        missing = sorted(shown(k) or "" for k in before if k not in after)
-        note = (f"rendered {shown(ch.old)} and {shown(ch.new)} with helm: {len(before)} stateful resource(s) "
-                f"before, {len(after)} after")
-        results.append(RenderResult(ch, True, note, missing))
-    return results
-
-
 @dataclass
 class UpdateReport:
-    """Everything check-update found."""
+    """Everything check-update found: the bumps and their verdicts, the affected apps (render diff
+    and risks, :mod:`gitops_kit.upgrade`), the lint findings of the changed apps."""
 
     base: str
     verdicts: list[Verdict]
-    renders: list[RenderResult]
+    analysis: Any  # gitops_kit.upgrade.analysis.Analysis, or None when the render diff was not asked for
     findings: list[Any]
 
     @property
+    def apps(self) -> list[Any]:
+        return self.analysis.apps if self.analysis is not None else []
+
+    @property
+    def risks(self) -> list[Any]:
+        return [r for a in self.apps for r in a.risks]
+
+    @property
     def exit_code(self) -> int:
+        """1 when a change is refused or needs review (a major bump not allowed, a stateful app
+        removed...), a risk is an error (the sync fails or data may go), or the lint of the changed
+        apps has an error; else 0."""
         bad = any(v.level in ("error", "review") for v in self.verdicts)
-        bad = bad or any(r.missing for r in self.renders)
+        bad = bad or any(r.severity == "error" for r in self.risks)
         return 1 if bad or any(str(f.severity) == "error" for f in self.findings) else 0
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON report; every value from the repository as :func:`shown` prints it."""
-        return {"version": 1, "base": self.base,
+        """The JSON report (schemas/check-update.schema.json); every value from the repository as
+        :func:`shown` prints it."""
+        from .upgrade.report import app_dict
+
+        risks = self.risks
+        return {"version": 2, "base": self.base, "exit_code": self.exit_code,
+                "summary": {"changes": len(self.verdicts), "apps": len(self.apps),
+                            "risks": sum(a.risk_count for a in self.apps),
+                            "errors": sum(1 for r in risks if r.severity == "error"),
+                            "rendered": self.analysis is not None},
                 "changes": [{**_shown_change(v.change), "verdict": v.level, "reasons": v.reasons,
                              "checklist": list(v.checklist)} for v in self.verdicts],
-                "render": [{"app": shown(r.change.app, escape=False), "chart": shown(r.change.name, escape=False),
-                            "done": r.done, "note": r.note, "would_be_pruned": r.missing} for r in self.renders],
+                "apps": [app_dict(a) for a in self.apps],
+                "notes": list(self.analysis.notes) if self.analysis is not None else [],
                 "findings": [f.as_dict() for f in self.findings]}
 
 
@@ -776,18 +673,23 @@ def _shown_change(ch: Change) -> dict[str, Any]:
     return out
 
 
-def check(root: Path, base: str | None, lint_report: Any) -> UpdateReport:
+def check(root: Path, base: str | None, lint_report: Any, *, render: bool = True, fetch: bool = False,
+          config_file: str | None = None, renderer: str = "auto") -> UpdateReport:
     """Run the merge-request check on the repository at ``root`` (already linted)."""
     model = lint_report.model
     rev = resolve_base(root, base, model.config.branch)
     changes, stateful_before = _diff(root, rev, model)
     allow = (model.config.data.get("update") or {}).get("allow_major", False)
     verdicts = judge(changes, model, allow, stateful_before)
-    renders = helm_render_diff(changes, model)
-    apps = {c.app for c in changes if c.app}
+    analysis = None
+    if render:
+        from .upgrade.analysis import analyse
+
+        analysis = analyse(root, rev, model, verdicts, config_file=config_file, fetch=fetch, renderer=renderer)
+    apps = {c.app for c in changes if c.app} | {a.name for a in (analysis.apps if analysis else [])}
     paths = {c.path for c in changes}
     findings = [f for f in lint_report.findings if f.app in apps or f.path in paths]
-    return UpdateReport(rev, verdicts, renders, findings)
+    return UpdateReport(rev, verdicts, analysis, findings)
 
 
 def _md(value: object) -> str:
@@ -818,14 +720,19 @@ def render_text(report: UpdateReport, markdown: bool = False) -> str:
         lines += ["", f"{'**' if markdown else ''}{shown(v.change.app)} owns stateful resources; before merging:"
                   f"{'**' if markdown else ''}"]
         lines += [f"- [ ] {item}" if markdown else f"  - {item}" for item in v.checklist]
-    if report.renders:
-        lines.append("")
-        for r in report.renders:
-            lines.append(f"{'- ' if markdown else ''}{shown(r.change.app)}: {r.note}")
-            for res in r.missing:
-                lines.append(f"{'  - ' if markdown else '  '}error: {res} would be pruned")
-    elif report.verdicts:
-        lines += ["", "render diff not done: no chart version change to render"]
+    for a in report.apps:
+        c = a.counts()
+        lines += ["", f"{shown(a.name)}: {a.verdict}, {c['changed']} changed, {c['added']} added, {c['removed']} "
+                  f"removed, {c['unchanged']} unchanged object(s); {a.risk_count} risk(s) ({'; '.join(a.why)})"]
+        if a.noise.counts:
+            lines.append("  ignored as noise: " + ", ".join(a.noise.lines()))
+        for r in a.risks:
+            lines.append(f"  {r.severity} [{r.rule}] {_escape_controls(r.message)}")
+        for d in a.diffs:
+            lines.append(f"  {d.status} {shown(d.label)}" + (f": {', '.join(shown(ch.where) or '' for ch in d.changes[:6])}"
+                                                            f"{' ...' if len(d.changes) > 6 else ''}" if d.changes else ""))
+    if report.analysis is None and report.verdicts:
+        lines += ["", "render diff not done (--no-render)"]
     if report.findings:
         lines += ["", f"lint of the changed apps: {len(report.findings)} finding(s)"]
         for f in report.findings:

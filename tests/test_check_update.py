@@ -139,56 +139,26 @@ def test_umbrella_dependency_and_image_tag(repo, capsys):
     assert code == 0
 
 
-def test_stateful_app_gets_the_checklist_and_no_render_claim(repo, capsys, monkeypatch):
-    monkeypatch.setattr(shutil, "which", lambda name: None)
+def test_stateful_app_gets_the_checklist_and_no_render_claim(repo, capsys):
     commit(repo, {"argo/apps/db-app.yaml": APP.format(name="db", chart="postgresql", version="15.1.0")})
     code = main(["check-update", str(repo), "--base", "HEAD~1", "--format", "json"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 0  # a minor bump passes; the checklist is for the reviewer
     assert doc["changes"][0]["checklist"] and "dump" in doc["changes"][0]["checklist"][0]
-    assert doc["render"] == [{"app": "db", "chart": "postgresql", "done": False,
-                              "note": "render diff not done: no helm binary on PATH", "would_be_pruned": []}]
-
-
-FAKE_HELM = """#!/bin/sh
-# A stand-in for helm: version 2.x of the chart stops rendering the Database CR.
-version=""
-while [ $# -gt 0 ]; do [ "$1" = "--version" ] && version="$2"; shift; done
-echo "apiVersion: postgresql.cnpg.io/v1"
-echo "kind: Cluster"
-echo "metadata: {name: pg, namespace: db}"
-case "$version" in 1.*)
-echo "---"
-echo "apiVersion: postgresql.cnpg.io/v1"
-echo "kind: Database"
-echo "metadata: {name: app, namespace: db}";;
-esac
-"""
-
-
-def test_helm_render_diff_flags_a_stateful_resource_that_would_be_pruned(repo, tmp_path, capsys, monkeypatch):
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    helm = bindir / "helm"
-    helm.write_text(FAKE_HELM)
-    helm.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
-    commit(repo, {"argo/apps/web-app.yaml": APP.format(name="web", chart="web", version="1.3.0")})
-    code, doc = run_json(repo, capsys)
-    assert code == 0
-    [render] = doc["render"]
-    assert render["done"] is True and render["would_be_pruned"] == []  # 1.2.3 -> 1.3.0 keeps it
-    commit(repo, {"argo/apps/web-app.yaml": APP.format(name="web", chart="web", version="2.0.0")})
-    code = main(["check-update", str(repo), "--base", "HEAD~1", "--format", "json"])
-    doc = json.loads(capsys.readouterr().out)
-    assert code == 1 and doc["render"][0]["would_be_pruned"] == ["Database/db/app"]
+    [app] = doc["apps"]
+    # the chart is in no cache: the render diff is said to be incomplete, never claimed
+    assert (app["app"], app["rendered"], app["verdict"]) == ("db", False, "check")
+    messages = [r["message"] for r in app["risks"] if r["rule"] == "render"]
+    assert len(messages) == 2 and all("gitops-kit charts pull" in m and "--fetch" in m for m in messages)
+    assert "postgresql 15.0.0" in messages[0] and "postgresql 15.1.0" in messages[1]  # base, then head
 
 
 def test_markdown_output_for_a_merge_request_comment(repo, capsys):
     commit(repo, {"argo/apps/db-app.yaml": APP.format(name="db", chart="postgresql", version="16.0.0")})
     main(["check-update", str(repo), "--base", "HEAD~1", "--format", "markdown"])
     out = capsys.readouterr().out
-    assert "| db | apps | chart `postgresql` | `15.0.0` | `16.0.0` | major | review" in out
+    assert out.startswith("<!-- gitops-kit:check-update -->")
+    assert "| `db` | chart `postgresql` `15.0.0` → `16.0.0` (major) | **review** |" in out
     assert "- [ ] take a fresh database dump" in out
 
 

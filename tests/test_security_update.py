@@ -86,19 +86,16 @@ def run(repo: Path, capsys, fmt: str, base: str = "HEAD~1") -> tuple[int, str]:
 # --- item 5: nothing from the repository reaches a subprocess as an option ---------------------
 
 
-def test_helm_gets_release_and_chart_after_double_dash(repo, tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("renderer", ["auto", "helm"])
+def test_no_program_runs_for_a_chart_not_in_the_cache(repo, tmp_path, capsys, monkeypatch, renderer):
+    """check-update is offline: a chart that is not in the cache is reported, never downloaded by helm."""
     log = fake_helm(tmp_path, monkeypatch, RECORDING_HELM)
     commit(repo, {"argo/apps/web-app.yaml": APP.format(name="web", chart="web", version="1.2.4")})
-    code, out = run(repo, capsys, "json")
-    assert code == 0, out
-    calls = invocations(log)
-    assert len(calls) == 2  # old and new version
-    for argv in calls:
-        assert argv[:1] == ["template"]
-        assert "--" in argv, argv
-        assert argv[argv.index("--") + 1:] == ["web", "web"]  # release, chart: positional only
-        assert "web" not in argv[:argv.index("--")]
-        assert argv[argv.index("--version") + 1] in ("1.2.3", "1.2.4")
+    code = main(["check-update", str(repo), "--base", "HEAD~1", "--format", "json", "--renderer", renderer])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and invocations(log) == []
+    [app] = doc["apps"]
+    assert app["rendered"] is False and any("not in the chart cache" in p for p in app["problems"])
 
 
 def test_malicious_chart_name_is_reported_not_executed(repo, tmp_path, capsys, monkeypatch):
@@ -118,7 +115,7 @@ def test_malicious_chart_name_is_reported_not_executed(repo, tmp_path, capsys, m
     [change] = doc["changes"]
     assert change["verdict"] == "error" and code == 1
     assert any("chart name" in r and "refused" in r for r in change["reasons"]), change["reasons"]
-    assert doc["render"] and doc["render"][0]["done"] is False and "refused" in doc["render"][0]["note"]
+    assert all(not a["rendered"] for a in doc["apps"])
     code, text = run(repo, capsys, "text")
     assert code == 1 and "error [chart]" in text and "refused" in text
     assert not marker.exists()
@@ -133,8 +130,7 @@ def test_repository_url_is_validated_before_helm(repo, tmp_path, capsys, monkeyp
     code, out = run(repo, capsys, "json")
     doc = json.loads(out)
     assert invocations(log) == []
-    [render] = doc["render"]
-    assert render["done"] is False and "repository URL" in render["note"]
+    assert all(not a["rendered"] for a in doc["apps"])
     if url.startswith("-"):
         assert code == 1 and doc["changes"][0]["verdict"] == "error"
 
@@ -148,16 +144,18 @@ def test_version_that_looks_like_an_option_is_refused(repo, tmp_path, capsys, mo
     assert all("--devel" not in argv for argv in invocations(log))
 
 
-@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
-def test_helm_stderr_is_redacted(repo, tmp_path, capsys, monkeypatch, fmt):
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json", "html"])
+def test_render_problems_never_show_credentials(repo, tmp_path, capsys, monkeypatch, fmt):
     fake_helm(tmp_path, monkeypatch, FAILING_HELM.replace("ghp_{token}", GH_TOKEN))
-    commit(repo, {"argo/apps/web-app.yaml": APP.format(name="web", chart="web", version="1.2.4")})
+    app = APP.format(name="web", chart="web", version="VERSION").replace(
+        "https://charts.example.com", "https://robot:hunter2hunter2@charts.example.com")
+    commit(repo, {"argo/apps/web-app.yaml": app.replace("VERSION", "1.2.3")})
+    commit(repo, {"argo/apps/web-app.yaml": app.replace("VERSION", "1.2.4")})
     _, out = run(repo, capsys, fmt)
-    assert "helm failed" in out
+    assert "not in the chart cache" in out and "charts.example.com" in out
     for secret in HELM_SECRETS:
         assert secret not in out, (secret, out)
     assert "robot" not in out  # userinfo is stripped from URLs, the user name too
-    assert "https://charts.example.com/index.yaml" in out and "adminPassword: ***" in out
 
 
 def test_redact_and_parse_image_units():
