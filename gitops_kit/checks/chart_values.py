@@ -47,24 +47,31 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     # 1.8 GB of address space, so it is loaded only once a chart is actually found in the cache.
     if importlib.util.find_spec("helm_python") is None:
         return
-    from .. import charts
-    from ..model.values import helm_values
 
     loaded: dict[Any, _Chart | None] = {}
     max_unread = int(params.get("max_unread_per_source", 20))
     for app in model.applications:
-        for src, ref in charts.chart_refs(model, app):
-            if src is None:
-                continue  # an umbrella dependency: judged with its umbrella below
-            if not _in_focus(model, app, src):
-                continue
-            chart = _load(ref, loaded)
-            if chart is None:
-                continue
-            values = helm_values(model, app, src)
-            where = _Where(app, src, values.origin)
-            yield from _judge(chart, values.tree, where, (), max_unread)
-        yield from _umbrellas(model, app, loaded, max_unread)
+        yield from judge_app(model, app, loaded, max_unread, focus=True)
+
+
+def judge_app(model: RepoModel, app: Application, loaded: dict[Any, Any], max_unread: int,
+              focus: bool = False) -> Iterator[Hit]:
+    """The rule's judgement of every chart ``app`` deploys whose chart is cached (``loaded``: the
+    charts read so far, shared between calls). check-update calls it on the head's model."""
+    from .. import charts
+    from ..model.values import helm_values
+
+    for src, ref in charts.chart_refs(model, app):
+        if src is None:
+            continue  # an umbrella dependency: judged with its umbrella below
+        if focus and not _in_focus(model, app, src):
+            continue
+        chart = _load(ref, loaded)
+        if chart is None:
+            continue
+        values = helm_values(model, app, src)
+        yield from _judge(chart, values.tree, _Where(app, src, values.origin), (), max_unread)
+    yield from _umbrellas(model, app, loaded, max_unread)
 
 
 @dataclass

@@ -285,18 +285,6 @@ def _hit_id(hit: Any) -> tuple[str, str]:
 
 def _value_hits(model: RepoModel, app: Application, loaded: dict[Any, Any]) -> list[Any]:
     """chart-values' judgement of every chart ``app`` deploys (reused by import, never duplicated)."""
-    from ..charts import chart_refs
-    from ..checks import chart_values as cv
-    from ..model.values import helm_values
+    from ..checks.chart_values import judge_app
 
-    hits: list[Any] = []
-    for src, ref in chart_refs(model, app):
-        if src is None:
-            continue
-        chart = cv._load(ref, loaded)
-        if chart is None:
-            continue
-        values = helm_values(model, app, src)
-        hits += cv._judge(chart, values.tree, cv._Where(app, src, values.origin), (), 1000)
-    hits += cv._umbrellas(model, app, loaded, 1000)
-    return hits
+    return list(judge_app(model, app, loaded, 1000))
