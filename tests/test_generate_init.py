@@ -84,8 +84,68 @@ def test_gitlab_ci_publishes_the_code_quality_report(bare_repo):
     ci = yamlio.load_text((bare_repo / ".gitlab-ci.yml").read_text()).documents[0].data
     job = ci["gitops-kit-lint"]
     assert job["stage"] == "lint"
-    assert "gitops-kit lint --output codequality=gl-code-quality-report.json" in job["script"]
+    assert "gitops-kit lint --render --output codequality=gl-code-quality-report.json" in job["script"]
     assert job["artifacts"]["reports"]["codequality"] == "gl-code-quality-report.json"
+    assert job["artifacts"]["when"] == "always"  # the report also when findings fail the job
+
+
+# The kustomize that ArgoCD's repo-server bundles, by ArgoCD version: argoproj/argo-cd at the tag,
+# hack/tool-versions.sh (kustomize5_version) and hack/installers/checksums/
+# kustomize_<version>_linux_amd64.tar.gz.sha256 (the sha256 of the kustomize release archive).
+ARGOCD_KUSTOMIZE = {"2.13.2": ("5.4.3", "3669470b454d865c8184d6bce78df05e977c9aea31c30df3c669317d43bcc7a7")}
+HELM_SDK = "helm-python-sdk>=0.2.2,<0.3"
+
+
+def _ci_plain(root: Path) -> dict:
+    return yamlio.plain(yamlio.load_text((root / ".gitlab-ci.yml").read_text()).documents[0].data, str_keys=True)
+
+
+def test_gitlab_ci_renders_every_app_with_pinned_tools(seed_repo, tmp_path):
+    """Issue 21: CI installs gitops-kit with the Helm SDK and a kustomize pinned to ArgoCD's own
+    version and verified by sha256 before use, pulls the charts (the one networked step), then
+    lints the rendered apps; the old helm-template job is gone."""
+    import hashlib
+    import re
+    import subprocess
+
+    text = (seed_repo / ".gitlab-ci.yml").read_text()
+    ci = _ci_plain(seed_repo)
+    assert set(ci) == {"stages", "variables", "gitops-kit-lint", "renovate"}
+    assert ci["stages"] == ["lint", "renovate"]
+    assert not re.search(r"\bhelm (template|dependency)", text) and "pypi" not in text
+    job = ci["gitops-kit-lint"]
+    script = job["script"]
+
+    def at(pattern: str) -> int:
+        (i,) = [n for n, line in enumerate(script) if re.search(pattern, line)]
+        return i
+
+    assert script[0] == f'pip install --quiet "$GITOPS_KIT_SOURCE" "{HELM_SDK}"'
+    download, verify, unpack = at(r"kustomize_v\$\{KUSTOMIZE_VERSION\}_linux_amd64\.tar\.gz"), at("sha256sum"), at("^tar ")
+    pull = at(r"^gitops-kit charts pull --all\b")
+    lint = at(r"^gitops-kit lint --render --output codequality=gl-code-quality-report\.json$")
+    assert 0 < download < verify < unpack < pull < lint
+    assert "releases/download/kustomize%2Fv${KUSTOMIZE_VERSION}/" in script[download]
+    assert script[verify] == 'echo "${KUSTOMIZE_SHA256}  /tmp/kustomize.tar.gz" | sha256sum -c -'
+    assert "/tmp/kustomize.tar.gz" in script[download] and "/tmp/kustomize.tar.gz" in script[unpack]
+    # a failed pull fails the job, but only after lint has written the report
+    assert script[pull].endswith("|| charts_failed=1") and script[-1] == 'test -z "${charts_failed:-}"'
+    # pinned: an exact version and its checksum, those of the ArgoCD the repository installs
+    variables = job["variables"]
+    assert re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", variables["KUSTOMIZE_VERSION"])
+    assert re.fullmatch(r"[0-9a-f]{64}", variables["KUSTOMIZE_SHA256"])
+    argocd = re.search(r"argo-cd/v([0-9.]+)/manifests/ha/install\.yaml",
+                       (seed_repo / "apps/manifests/argocd/kustomization.yaml").read_text())[1]
+    assert (variables["KUSTOMIZE_VERSION"], variables["KUSTOMIZE_SHA256"]) == ARGOCD_KUSTOMIZE[argocd]
+    # the verification step, run as written: it refuses an archive that is not the pinned one
+    archive = tmp_path / "kustomize.tar.gz"
+    archive.write_bytes(b"not the kustomize release")
+    step = script[verify].replace("/tmp/kustomize.tar.gz", str(archive))
+    env = {"PATH": os.environ["PATH"], "KUSTOMIZE_SHA256": variables["KUSTOMIZE_SHA256"]}
+    refused = subprocess.run(["sh", "-c", step], env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "FAILED" in refused.stdout + refused.stderr
+    env["KUSTOMIZE_SHA256"] = hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert subprocess.run(["sh", "-c", step], env=env, capture_output=True, timeout=60).returncode == 0
 
 
 def test_renovate_encodes_the_seed_rules(bare_repo):
