@@ -149,26 +149,52 @@ def _declared(rule_id: str) -> dict[str, Any]:
     return dict(spec.params) if spec is not None else {}
 
 
+def _sync_policies(apps: list[Application], appsets: list[K8sObject]) -> list[YMap]:
+    """The syncPolicy of every Application with a spec, and of every ApplicationSet's template
+    (the Applications it generates), an empty one where none is set."""
+    out = [a.sync_policy or YMap() for a in apps if a.obj.spec is not None]
+    for obj in appsets:
+        spec = obj.data.get("spec")
+        template = spec.get("template") if isinstance(spec, YMap) else None
+        tspec = template.get("spec") if isinstance(template, YMap) else None
+        if isinstance(tspec, YMap):
+            policy = tspec.get("syncPolicy")
+            out.append(policy if isinstance(policy, YMap) else YMap())
+    return out
+
+
 def _rule_settings(model: RepoModel, apps: list[Application], parents: dict[int, Application],
-                   layers: list[LayerGuess]) -> dict[str, Observed]:
+                   layers: list[LayerGuess], appsets: list[K8sObject] | None = None) -> dict[str, Observed]:
     """Rule settings for conventions of the seed that this repository shows it does not follow:
     a rule that judges a convention nobody here opted into reports the convention, not a problem."""
     out: dict[str, Observed] = {}
-    with_spec = [a for a in apps if a.obj.spec is not None]
+    with_spec = _sync_policies(apps, list(appsets or ()))
+    what = "Applications and ApplicationSet templates" if appsets else "Applications"
     if with_spec:
-        auto = [a for a in with_spec if isinstance((a.sync_policy or YMap()).get("automated"), YMap)]
+        auto = [p for p in with_spec if isinstance(p.get("automated"), YMap)]
         if len(auto) * 2 < len(with_spec):
-            out["automated-sync"] = Observed({"enabled": False}, f"{len(auto)} of {len(with_spec)} Applications "
+            out["automated-sync"] = Observed({"enabled": False}, f"{len(auto)} of {len(with_spec)} {what} "
                                              "sync automatically: this repository syncs by hand")
         else:
             required = list(_declared("automated-sync").get("require") or [])
-            keep = [k for k in required if sum(1 for a in auto if a.sync_policy["automated"].get(k) is True) * 2
+            keep = [k for k in required if sum(1 for p in auto if p["automated"].get(k) is True) * 2
                     >= len(auto)]
+            counts = ", ".join(f"{k}: {sum(1 for p in auto if p['automated'].get(k) is True)}"
+                               for k in required)
+            settings: dict[str, Any] = {}
             if keep != required:
-                counts = ", ".join(f"{k}: {sum(1 for a in auto if a.sync_policy['automated'].get(k) is True)}"
-                                   for k in required)
-                out["automated-sync"] = Observed({"params": {"require": keep}}, f"of {len(auto)} automated "
-                                                 f"Applications, these set true: {counts}")
+                settings["params"] = {"require": keep}
+            # A convention most Applications follow but not all: the others are an opinion on a
+            # repository that never opted into it, not something that breaks (a warning).
+            behind = [p for p in with_spec if not isinstance(p.get("automated"), YMap)
+                      or any(p["automated"].get(k) is not True for k in keep)]
+            if behind:
+                settings["severity"] = "warning"
+            if settings:
+                why = f"of {len(auto)} automated {what}, these set true: {counts}"
+                if behind:
+                    why += f"; {len(behind)} of {len(with_spec)} do not follow it (a warning)"
+                out["automated-sync"] = Observed(settings, why)
     children = [a for a in apps if id(a) in parents]
     waved = [a for a in children if a.wave is not None]
     if not waved:
@@ -267,7 +293,7 @@ def propose(root: Path) -> Proposal:
                 overrides[child.name] = tier
     daemonsets = _daemonsets(model, apps, url.value) if label is not None else {}
     templates = _templates(model)
-    rules = _rule_settings(model, apps, parents, layers)
+    rules = _rule_settings(model, apps, parents, layers, appsets)
     crds = list(model.kind("CustomResourceDefinition"))
     crd_files = sorted({o.path for o in crds})
     crds_why = (f"{len(crds)} CustomResourceDefinitions in {len(crd_files)} files of the repository "

@@ -41,6 +41,9 @@ class Config:
     path: str | None = None  # repo-relative path of the user's file, when there is one
     positions: Any = None  # the user's file as a YMap, to point findings at its lines
     layers: list[LayerSpec] = field(default_factory=list)
+    # origin's URL in the repository's .git/config (read as text, credentials removed), if any:
+    # names this repository when neither repo.url nor a layer root does
+    git_remote: str | None = None
 
     @property
     def tier_label(self) -> str:
@@ -198,6 +201,10 @@ def load(root: Path, explicit: Path | None = None) -> Config:
         positions = user
         data = merge(data, yamlio.plain(user, str_keys=True))
     cfg = Config(data=data, path=rel, positions=positions)
+    if not cfg.repo_url:
+        from .adopt import read_git  # .git/config as text, only from a real .git directory
+
+        cfg.git_remote = read_git(root)[0]
     _check_paths(cfg)
     cfg.layers = [_layer(item) for item in data["layers"]]
     _check_consistency(cfg)

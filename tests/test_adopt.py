@@ -78,7 +78,21 @@ def test_automated_sync_requires_what_most_apps_set(tmp_path):
         path = root / rel
         path.write_text(path.read_text() + "  syncPolicy: {automated: {prune: true}}\n")
     got = _proposed(adopt.proposal_text(root, with_counts=False)[0])
-    assert got["rules"]["automated-sync"] == {"params": {"require": ["prune"]}}
+    # the two parents sync by hand: the convention is an opinion here, a warning
+    assert got["rules"]["automated-sync"] == {"params": {"require": ["prune"]}, "severity": "warning"}
+
+
+def test_automated_sync_followed_by_all_but_one_is_a_warning(tmp_path):
+    """Most Applications heal and prune, one does not (a demo synced by hand): the requirement
+    stays, as a warning; when every Application follows it, the rule stays as shipped."""
+    root = _homelab(tmp_path)
+    files = sorted((root / "clusters").rglob("*.yaml"))
+    for path in files:
+        path.write_text(path.read_text() + "  syncPolicy: {automated: {prune: true, selfHeal: true}}\n")
+    assert "automated-sync" not in _proposed(adopt.proposal_text(root, with_counts=False)[0]).get("rules", {})
+    files[0].write_text(files[0].read_text().replace("selfHeal: true", "selfHeal: false"))
+    got = _proposed(adopt.proposal_text(root, with_counts=False)[0])
+    assert got["rules"]["automated-sync"] == {"severity": "warning"}
 
 
 def test_every_key_says_what_it_saw(reference_proposal):
@@ -277,16 +291,20 @@ def test_existing_configuration_keys_are_kept(tmp_path):
     assert got["apps"]["grafana"]["after"] == ["cert-manager"]
 
 
-def test_layout_sub_checks_are_proposed_once_declared(tmp_path, monkeypatch):
-    """layout's sub-checks become parameters in another change; adopt proposes them as soon as the
-    rule declares them, and never a parameter the rule does not have (that is exit 2)."""
+def test_layout_sub_checks_the_repository_does_not_follow_are_off(tmp_path):
+    """Each layout sub-check is a rule parameter: adopt turns off those this repository's shape
+    does not follow (child files not in <name>-app.yaml, Applications applied by hand), keeps the
+    others on, and the proposal lints without the findings of the conventions it turned off."""
     root = _homelab(tmp_path)
     (root / "clusters/loose.yaml").write_text(APP.format(name="loose", ns="argocd", dest="x", url=URL, path="apps"))
-    got = _proposed(adopt.proposal_text(root, with_counts=False)[0])
-    assert "layout" not in got["rules"]  # today's rule has no parameters
-    declared = {"file_names": True, "placement": True, "roots": True}
-    real = adopt._declared
-    monkeypatch.setattr(adopt, "_declared", lambda rid: declared if rid == "layout" else real(rid))
-    got = _proposed(adopt.proposal_text(root, with_counts=False)[0])
+    text, _, before, after = adopt.proposal_text(root)
+    got = _proposed(text)
     # no child is in <name>-app.yaml; 'loose' is applied by hand; the layers have roots
     assert got["rules"]["layout"] == {"params": {"file_names": False, "placement": False}}
+    assert "child Applications are in <name>-app.yaml" in text
+    declared = adopt._declared("layout")
+    assert set(got["rules"]["layout"]["params"]) <= set(declared)  # never a parameter the rule lacks
+    (root / ".gitops-kit.yaml").write_text(text)
+    messages = [f.message for f in run_lint(root, use_cache=False).findings if f.rule == "layout"]
+    assert not [m for m in messages if "-app.yaml" in m or "no root deploys it" in m], messages
+    assert after.total < before.total, (before, after)

@@ -47,9 +47,33 @@ def test_no_applications_no_finding(tmp_path):
     assert hits(root) == []
 
 
-def test_missing_once_at_the_argocd_application(repo):
+def test_missing_once_at_the_configmap_data(repo):
+    """Where the key goes: the argocd-cm ConfigMap's data (issue 17), not the Application."""
     overlay(repo, {CM: NO_KEY_CM})
+    assert where(repo) == [(CM, 4)]
+
+
+def test_missing_at_the_argocd_application_without_a_configmap(repo):
+    overlay(repo, {CM: None})
     assert where(repo) == [(ARGOCD_APP, 4)]
+
+
+def test_no_argocd_configuration_in_the_repository_no_finding(repo):
+    """Neither argocd-cm, nor ArgoCD's Application, nor a layer root: ArgoCD is installed from
+    elsewhere and nothing here can be fixed (no finding at '.')."""
+    overlay(repo, {"apps/manifests/argocd": None, ARGOCD_APP: None, "argo/root-bootstrap.yaml": None,
+                   "argo/root-platform.yaml": None, "argo/root-apps.yaml": None,
+                   ".gitops-kit.yaml": "repo: {url: https://gitlab.example.com/platform/gitops.git}\nlayers: []\n"})
+    assert hits(repo) == []
+
+
+def test_no_child_with_a_sync_wave_no_finding(repo):
+    """Children without sync waves wait for nothing: the health check changes nothing."""
+    overlay(repo, {CM: NO_KEY_CM})
+    for path in sorted((repo / "argo").rglob("*.yaml")):
+        text = path.read_text()
+        path.write_text("\n".join(line for line in text.split("\n") if "sync-wave" not in line))
+    assert hits(repo) == []
 
 
 def test_umbrella_chart_values_under_the_dependency_alias(repo):
@@ -61,7 +85,19 @@ def test_umbrella_chart_values_under_the_dependency_alias(repo):
     assert hits(repo) == []
     overlay(repo, {"apps/helm/argocd/values.yaml": f"argo-cd:\n  configs:\n    cm:\n      {KEY}: |\n"
                    + LUA.replace("      ", "        ")})
-    assert where(repo) == [(ARGOCD_APP, 4)]  # values under the chart name, but the dependency is aliased
+    assert where(repo) == [(CM, 4)]  # values under the chart name, but the dependency is aliased
+
+
+def test_kustomize_helm_charts_outside_the_bundles(repo):
+    """A kustomization anywhere (infrastructure/argocd/) whose helmCharts install argo-cd."""
+    kust = ("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nhelmCharts:\n"
+            "  - name: argo-cd\n    repo: https://argoproj.github.io/argo-helm\n    version: 7.7.11\n"
+            "    valuesFile: values/argocd.yaml\n")
+    overlay(repo, {CM: NO_KEY_CM, "infrastructure/argocd/kustomization.yaml": kust,
+                   "infrastructure/argocd/values/argocd.yaml": f"configs:\n  cm:\n    {KEY}: |\n" + LUA})
+    assert hits(repo) == []
+    overlay(repo, {"infrastructure/argocd/values/argocd.yaml": f"server:\n  config:\n    {KEY}: ''\n"})
+    assert where(repo) == [("infrastructure/argocd/values/argocd.yaml", 3)]  # chart < 4: server.config
 
 
 def test_kustomize_helm_charts_inline_and_file(repo):
@@ -88,6 +124,8 @@ def test_helm_values_text_is_reported_at_its_line_in_the_text(repo):
 def test_values_object_and_anchor_by_chart(repo):
     source = (CHART_SOURCE + "      helm:\n        valuesObject:\n          configs: {cm: {url: x}}\n")
     overlay(repo, {CM: NO_KEY_CM, ARGOCD_APP: None, "argo/bootstrap/cd-app.yaml": chart_app(source)})
+    assert where(repo) == [(CM, 4)]
+    overlay(repo, {CM: None})
     assert where(repo) == [("argo/bootstrap/cd-app.yaml", 3)]
 
 

@@ -19,13 +19,28 @@ def _unknown(root: Path) -> list:
     return [f for f in lint([str(root)], select=["schema-unknown"]).findings]
 
 
-def test_one_finding_per_object_at_its_kind(tmp_path):
+def test_one_finding_per_kind_at_its_first_object(tmp_path):
     objs = "---\n".join(f"apiVersion: example.com/v1\nkind: Gizmo\nmetadata: {{name: g{i}}}\n" for i in range(5))
-    root = _repo(tmp_path, {"g.yaml": objs})
+    root = _repo(tmp_path, {"g.yaml": objs, "h.yaml": "apiVersion: example.com/v1\nkind: Gizmo\nmetadata: {name: h}\n",
+                            "w.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"})
     found = _unknown(root)
-    assert [(f.line, str(f.severity)) for f in found] == [(2 + 4 * i, "info") for i in range(5)]
-    assert len({f.fingerprint for f in found}) == 5
-    assert "example.com/v1 Gizmo 'g0' is not validated" in found[0].message
+    assert [(f.path, f.line, str(f.severity)) for f in found] == [("g.yaml", 2, "info"), ("w.yaml", 2, "info")]
+    assert "example.com/v1 Gizmo 'g0' and 5 other Gizmo objects (here and in 1 other file) are not validated" \
+        in found[0].message
+    assert "example.com/v1 Widget 'w' is not validated" in found[1].message
+    # the fingerprint names the kind, not the object: adding objects does not make a new finding
+    overlay(root, {"i.yaml": "apiVersion: example.com/v1\nkind: Gizmo\nmetadata: {name: i}\n"})
+    assert _unknown(root)[0].fingerprint == found[0].fingerprint
+
+
+def test_tool_configuration_files_are_not_objects(tmp_path):
+    root = _repo(tmp_path, {
+        "k3d.yaml": "apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata: {name: dev}\nservers: 1\n",
+        "kind.yaml": "apiVersion: kind.x-k8s.io/v1alpha4\nkind: Cluster\nnodes: [{role: control-plane}]\n",
+        "kubeadm.yaml": "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.31.0\n",
+        "kubelet.yaml": "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n",
+    })
+    assert _unknown(root) == []
 
 
 def test_covered_kinds_and_named_files_are_not_reported(tmp_path):

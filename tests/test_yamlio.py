@@ -193,3 +193,28 @@ def test_an_edit_leaves_a_file_of_mixed_indentation_as_it_was_around_the_edit():
     out = yamlio.edit_text("---\n" + MIXED + "---\n" + MIXED, [(1, ("spec", "syncPolicy", "automated", "prune"),
                                                                  yamlio.DELETE)])
     assert _changed_lines("---\n" + MIXED + "---\n" + MIXED, out) == ["-      prune: true"]
+
+
+def test_unquoted_substitution_in_a_flow_collection_is_a_syntax_error():
+    """``[vault.${CLUSTER_DOMAIN}:8200]``: '{' is a flow indicator, so the plain value ends there
+    in every YAML parser (libyaml, PyYAML, go-yaml v2 and v3, which kubectl, kustomize and ArgoCD
+    use). The loader keeps rejecting it (no loader change: it is not a false positive); a ':'
+    inside a plain value of a flow collection parses, and the quoted value is a string."""
+    [problem] = yamlio.load_text("hosts: [vault.${CLUSTER_DOMAIN}:8200]\n").problems
+    assert problem.fatal and (problem.line, problem.column) == (1, 16)
+    assert yamlio.plain(yamlio.load_text("hosts: [vault.internal:8200]\n").documents[0].data) == \
+        {"hosts": ["vault.internal:8200"]}
+    assert yamlio.plain(yamlio.load_text('hosts: ["vault.${CLUSTER_DOMAIN}:8200"]\n').documents[0].data) == \
+        {"hosts": ["vault.${CLUSTER_DOMAIN}:8200"]}
+
+
+def test_yaml_syntax_explains_an_unquoted_substitution(tmp_path):
+    from gitops_kit.api import lint
+
+    (tmp_path / "argo").mkdir()
+    (tmp_path / "a.yaml").write_text("x: 1\nhosts: [vault.${CLUSTER_DOMAIN}:8200]\n")
+    (tmp_path / "b.yaml").write_text("x: [1\n")
+    found = {f.path: f for f in lint([str(tmp_path)], select=["yaml-syntax"]).findings}
+    assert found["a.yaml"].line == 2 and str(found["a.yaml"].severity) == "error"
+    assert "quote the whole value" in found["a.yaml"].message
+    assert "quote the whole value" not in found["b.yaml"].message

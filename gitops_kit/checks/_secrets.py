@@ -43,11 +43,14 @@ SECRET_WORDS = frozenset({
 # ``key`` alone is an identifier (``passwordKey: db-password`` names a key of a Secret); after one
 # of these words it is a credential (``apiKey``, ``AWS_SECRET_ACCESS_KEY``, ``encryptionKey``).
 KEY_QUALIFIERS = frozenset({"api", "private", "secret", "access", "encryption", "signing", "master", "license",
-                            "shared", "preshared"})
+                            "shared", "preshared", "routing", "service"})
 # Words after a credential word that still name the credential (iSCSI CHAP's ``password_mutual``).
 TRAILING_QUALIFIERS = frozenset({"mutual"})
 # A ``*Secret`` key after these words is always the secret itself, never the name of a Secret.
 SECRET_VALUE_QUALIFIERS = frozenset({"client"})
+# Words in a ``*Secret`` key that say its value is the name of a Kubernetes Secret object
+# (``TS_KUBE_SECRET: tailscale``: the Tailscale operator's state Secret).
+SECRET_OBJECT_WORDS = frozenset({"kube", "k8s", "kubernetes"})
 # Values of an ``auth`` key that name a mechanism rather than hold a credential.
 AUTH_MODES = frozenset({
     "none", "basic", "bearer", "digest", "oauth", "oauth2", "oidc", "ldap", "saml", "token", "jwt", "kerberos",
@@ -63,11 +66,16 @@ _PLACEHOLDER = re.compile(r"<path:", re.IGNORECASE)
 _ENCODED_PLACEHOLDER = re.compile(r"%3Cpath%3A", re.IGNORECASE)
 # $(VAR) (Kubernetes), ${VAR} and ${name-with-dash} (envsubst, Terraform, Grafana), $${VAR} (escaped
 # for docker compose), $VAR, ArgoCD's $key.in.argocd-secret and $secret-name:key, Grafana's
-# $__env{VAR} / $__file{/path} / $__vault{...}. Flat character classes: linear time.
+# $__env{VAR} / $__file{/path} / $__vault{...}, and {FRIGATE_RTSP_PASSWORD} (Frigate and other
+# tools substitute an upper-case environment variable named in braces). Flat character classes:
+# linear time.
 _ENV_REF = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)|\$\$?\{[A-Za-z_][-A-Za-z0-9_.]*\}|\$[A-Za-z_][-A-Za-z0-9_.]*"
-                      r"|\$[a-z0-9][-a-z0-9.]*:[-._A-Za-z0-9]+|\$__(?:env|file|vault)\{[^{}\n]*\}")
+                      r"|\$[a-z0-9][-a-z0-9.]*:[-._A-Za-z0-9]+|\$__(?:env|file|vault)\{[^{}\n]*\}"
+                      r"|\{[A-Z_][A-Z0-9_]*\}")
 # Helm / Go templates, and GitHub Actions' ${{ secrets.X }}.
 _TEMPLATE = re.compile(r"\$?\{\{.*\}\}", re.DOTALL)
+# One template expression inside a longer value ("{{ .Release.Name }}-secret").
+_TEMPLATE_PART = re.compile(r"\{\{[^{}\n]*\}\}")
 # Boolean words: a flag, never a credential (``AUTH: "true"`` in an env list).
 _FLAG_WORDS = frozenset({"true", "false", "yes", "no", "on", "off"})
 # A SOPS-encrypted value: the AES-GCM ciphertext, its IV and tag (base64) and the original type.
@@ -101,6 +109,7 @@ _FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("Vault token", re.compile(r"(?<![A-Za-z0-9_])hv[sbr]\.[A-Za-z0-9_\-]{24,}")),
     ("JWT", re.compile(r"(?<![A-Za-z0-9_\-])eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*")),
     ("PEM private key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")),
+    ("Slack webhook URL", re.compile(r"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{16,}")),
 )
 # scheme://user:password@host - the password may be a placeholder (which holds '/', so it is
 # matched whole) or anything without '/', '@' and whitespace.
@@ -113,7 +122,8 @@ _ANY_FORMAT = re.compile(r"AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|h
 
 # Every secret-looking key contains one of these in its lower-cased text (see is_secret_key),
 # a Secret or secretGenerator says "secret", and every token format matches _ANY_FORMAT.
-_KEY_QUALIFIER_WORDS = ("api", "private", "access", "encryption", "signing", "master", "license", "shared")
+_KEY_QUALIFIER_WORDS = ("api", "private", "access", "encryption", "signing", "master", "license", "shared",
+                        "routing", "service")
 _MAYBE_SECRET_KEY = re.compile(
     r"pass|pwd|secret|token|cred|auth|(?:" + "|".join(_KEY_QUALIFIER_WORDS) + r")[\W_]*key|" + _BARE_KEY)
 _BARE_KEY_RX = re.compile(_BARE_KEY)
@@ -203,15 +213,21 @@ def names_a_secret_object(name: str, value: str) -> bool:
 
     Only for keys whose last word is ``secret`` (``tlsSecret: wildcard-tls``,
     ``passwordSecret: db-credentials``); ``clientSecret`` always holds the secret itself. The value
-    must look like an object name: a DNS-1123 subdomain with a ``-`` or ``.`` in it.
+    must look like an object name: a DNS-1123 subdomain with a ``-`` or ``.`` in it, or any
+    DNS-1123 label when the key says it is a Kubernetes Secret (``TS_KUBE_SECRET: tailscale``).
+    A template expression in the value counts as a name part (``"{{ .Release.Name }}-secret"``).
     """
     parts = words(name)
     if not parts or parts[-1] != "secret":
         return False
     if len(parts) > 1 and parts[-2] in SECRET_VALUE_QUALIFIERS:
         return False
+    if "{{" in value:
+        value = _TEMPLATE_PART.sub("x", value)
     if len(value) > 253 or _DNS_NAME.fullmatch(value) is None:
         return False
+    if SECRET_OBJECT_WORDS.intersection(parts) and len(value) <= 63:
+        return True
     # ``OPERATOR_SECRET: operator``: the key says whose Secret it is, the value is that name
     return "-" in value or "." in value or list(_words(value)) == parts[:-1]
 
@@ -357,6 +373,13 @@ def _find_secrets(text: str) -> list[Match]:
                 found.append(Match(m.start(), CONNECTION_KIND))
     found.sort(key=lambda m: m.offset)
     return found
+
+
+def commented_out(text: str, offset: int) -> bool:
+    """Whether ``offset`` of a multi-line ``text`` (a configuration file embedded in a block
+    scalar) is on a line that the embedded format comments out with ``#``."""
+    start = text.rfind("\n", 0, offset) + 1
+    return text[start:offset].lstrip(" \t").startswith("#")
 
 
 def may_contain_format(text: str) -> bool:

@@ -13,7 +13,9 @@ in the walked tree (``model.exists``), relative to the kustomization's directory
 Not judged: remote entries (URLs, git repository specs), inline patches and transformer
 configurations, paths that leave the repository or are absolute, paths the configuration
 excludes, and paths inside a directory the walk does not enter (a chart's ``templates/`` and
-``charts/``, a linked directory), whose content is not known.
+``charts/``, a linked directory), whose content is not known. A missing file that a
+``.gitignore`` of its directory (or above) lists is generated before the build (a
+config-management plugin's ``helm template > all.yaml``): not reported.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
             if any(target.startswith(m + "/") for m in missing):
                 continue  # under a missing chartHome: that entry is the one to fix
             problem = _problem(model, entered, target, ref)
-            if problem is None:
+            if problem is None or (problem == MISSING and _gitignored(model, target)):
                 continue
             missing.append(target)
             shown = target or "the repository root"
@@ -75,7 +77,45 @@ def _problem(model: RepoModel, entered: set[str], target: str, ref: Ref) -> str 
             break
     if parent and parent not in entered:
         return None  # inside a directory the walk did not enter: not known
-    return "does not exist in the repository"
+    return MISSING
+
+
+MISSING = "does not exist in the repository"
+_GITIGNORE_LIMIT = 64 << 10
+
+
+def _gitignore(model: RepoModel, directory: str) -> list[str]:
+    """The patterns of ``directory``'s .gitignore, when the walk saw one (negations left out:
+    a path they re-include is judged as usual)."""
+    memo = model.memo.setdefault("kustomize_files_gitignore", {})
+    if directory in memo:
+        return memo[directory]
+    rel = f"{directory}/.gitignore" if directory else ".gitignore"
+    patterns: list[str] = []
+    if rel in model.all_files:
+        from ..model import TooBig, read_bytes
+
+        try:
+            text = read_bytes(str(model.root / rel), _GITIGNORE_LIMIT).decode("utf-8", "replace")
+        except (OSError, TooBig):
+            text = ""
+        for line in text.splitlines():
+            line = line.strip()
+            if line and not line.startswith(("#", "!")):
+                patterns.append(line)
+    memo[directory] = patterns
+    return patterns
+
+
+def _gitignored(model: RepoModel, target: str) -> bool:
+    """Whether a .gitignore of the target's directory or of one above it lists the target."""
+    directory = target
+    while directory:
+        directory = posixpath.dirname(directory)
+        patterns = _gitignore(model, directory)
+        if patterns and discover.matches(target[len(directory) + 1:] if directory else target, patterns):
+            return True
+    return False
 
 
 def _entered(model: RepoModel) -> set[str]:

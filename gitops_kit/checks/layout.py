@@ -11,6 +11,7 @@ every Application lives in ArgoCD's namespace; every source that reads this repo
 from __future__ import annotations
 
 import posixpath
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -27,12 +28,20 @@ PROBE = "new-app.yaml"
 
 
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
-    yield from _roots(model)
-    yield from _placement(model)
-    yield from _argocd_namespace(model)
-    yield from _paths_exist(model)
-    yield from _stale_sources(model)
-    yield from _ci_tool_source(model)
+    # Each sub-check is a parameter (rules/layout.yaml): a repository that does not follow one of
+    # the seed's conventions turns that one off and keeps the others (`gitops-kit adopt` proposes it).
+    if params.get("roots", True):
+        yield from _roots(model)
+    if params.get("placement", True) or params.get("file_names", True):
+        yield from _placement(model, params.get("placement", True), params.get("file_names", True))
+    if params.get("argocd_namespace", True):
+        yield from _argocd_namespace(model)
+    if params.get("paths_exist", True):
+        yield from _paths_exist(model)
+    if params.get("stale_sources", True):
+        yield from _stale_sources(model)
+    if params.get("ci_tool_source", True):
+        yield from _ci_tool_source(model)
 
 
 # --- roots ---------------------------------------------------------------------------------------
@@ -167,13 +176,18 @@ def _include_hint(model: RepoModel, parent: str) -> str:
 
 # --- children ------------------------------------------------------------------------------------
 
-def _placement(model: RepoModel) -> Iterator[Hit]:
+def _placement(model: RepoModel, placement: bool = True, file_names: bool = True) -> Iterator[Hit]:
     dirs = ", ".join(f"{s.dir}/" for s in model.config.layers)
+    layered = bool(model.config.layers)
     for app in model.applications:
         if app.is_root:
             continue
         ident = app.obj.identity()
         if app.layer is None:
+            if not placement or not layered:
+                # with `layers: []` there are no layer directories: an Application nothing deploys
+                # is applied by hand, which makes it a root of its own
+                continue
             deployed_by = parents(model, app)
             if not deployed_by:
                 yield Hit(app.path, name_pos(app), f"Application {app.label} is outside the layer directories "
@@ -187,8 +201,11 @@ def _placement(model: RepoModel) -> Iterator[Hit]:
             continue  # else a child of an app-of-apps: deployed, its parent decides where it lives
         name = app.obj.metadata.get("name")
         if not isinstance(name, str) or not name:
-            yield Hit(app.path, name_pos(app), f"Application in {app.path} has no metadata.name",
-                      app=None, key=f"{ident}:no-name")
+            if placement:
+                yield Hit(app.path, name_pos(app), f"Application in {app.path} has no metadata.name",
+                          app=None, key=f"{ident}:no-name")
+            continue
+        if not file_names:
             continue
         base = app.path.rsplit("/", 1)[-1]
         if base not in (f"{name}-app.yaml", f"{name}-app.yml"):
@@ -197,16 +214,18 @@ def _placement(model: RepoModel) -> Iterator[Hit]:
 
 
 def _argocd_namespace(model: RepoModel) -> Iterator[Hit]:
-    want = model.config.argocd_namespace
+    wanted = model.config.argocd_namespaces
+    want = wanted[0]
+    one_of = repr(want) if len(wanted) == 1 else "one of " + ", ".join(map(repr, wanted))
     for app in model.applications:
         meta = app.obj.data.get("metadata")
         ident = app.obj.identity()
         if isinstance(meta, YMap) and "namespace" in meta:
             value = meta["namespace"]
-            if isinstance(value, str) and value == want:
+            if isinstance(value, str) and value in wanted:
                 continue
             yield Hit(app.path, meta.value_pos("namespace"), f"Application {app.label} is in namespace "
-                      f"{show(value)}, not {want!r}: ArgoCD only reconciles Applications in its own namespace",
+                      f"{show(value)}, not {one_of}: ArgoCD only reconciles Applications in its own namespace",
                       app=app.name or None, key=f"{ident}:metadata.namespace")
         else:
             where = app.obj.data.key_pos("metadata") if "metadata" in app.obj.data else app.obj.pos
@@ -227,12 +246,71 @@ def _ours(model: RepoModel, source: AppSource) -> bool:
     return model.is_this_repo(source.repo_url) and _same_tree(model, source)
 
 
+@dataclass(frozen=True)
+class _Implied:
+    """This repository when neither repo.url nor a layer root names it: the git remote when a
+    source reads it, else the URL (compared loosely) that most sources whose path exists here
+    read; and the revision most of them read."""
+
+    url: str | None
+    revision: str | None
+
+
+def _url_key(url: str) -> str:
+    url = url.strip().rstrip("/")
+    url = url[:-4] if url.endswith(".git") else url
+    url = url.split("://", 1)[-1]
+    if url.startswith("git@") and ":" in url:
+        url = url[4:].replace(":", "/", 1)
+    return url.lower()
+
+
+def _implied(model: RepoModel) -> _Implied:
+    memo = model.memo.get("layout_implied_repo")
+    if memo is None:
+        urls: Counter[str] = Counter()
+        revs: dict[str, Counter[str]] = {}
+        read: set[str] = set()
+        for app in model.applications:
+            for s in app.sources:
+                path = s.path
+                if s.chart is not None or path is None or not s.repo_url or "{{" in s.repo_url:
+                    continue
+                key = _url_key(s.repo_url)
+                read.add(key)
+                if norm_path(path) not in ("", ".") and model.exists(path):
+                    urls[key] += 1
+                    rev = s.target_revision
+                    if isinstance(rev, str) and rev.strip() not in ("", "HEAD"):
+                        revs.setdefault(key, Counter())[rev.strip()] += 1
+        remote = _url_key(model.config.git_remote) if model.config.git_remote else None
+        top = remote if remote in read else urls.most_common(1)[0][0] if urls else None
+        rev = revs[top].most_common(1)[0][0] if top in revs else None
+        memo = model.memo["layout_implied_repo"] = _Implied(top, rev)
+    return memo
+
+
+def _ours_to_check(model: RepoModel, source: AppSource) -> bool:
+    """Whether a missing path of ``source`` is this repository's to report. Without repo.url
+    and without a layer root that names it, this repository is the URL most sources whose path
+    exists here read (at the revision they read, or HEAD, or repo.branch)."""
+    if model.repo_url is not None:
+        return _ours(model, source)
+    implied = _implied(model)
+    if implied.url is None or not source.repo_url or _url_key(source.repo_url) != implied.url:
+        return False
+    rev = source.target_revision
+    return _same_tree(model, source) or (isinstance(rev, str) and rev.strip() == implied.revision)
+
+
 def _paths_exist(model: RepoModel) -> Iterator[Hit]:
+    excluded = model.config.is_excluded
     for app in model.applications:
         ident = app.obj.identity()
         for source in app.sources:
             path = source.path
-            if source.chart is None and path is not None and _ours(model, source) and not model.exists(path):
+            if source.chart is None and path is not None and _ours_to_check(model, source) \
+                    and not model.exists(path) and not excluded(path):
                 yield Hit(app.path, source.pos("path"), f"Application {app.label}: source path {show(path)} does "
                           "not exist in this repository", app=app.name or None,
                           key=f"{ident}:path:{source.index}:{path}")
@@ -242,7 +320,8 @@ def _paths_exist(model: RepoModel) -> Iterator[Hit]:
             for vf in value_files(model, app, source):
                 # another revision of this repository may hold other files: only the branch is judged
                 read_through = ref_source(app, vf.raw) if vf.raw.startswith("$") else source
-                if vf.rel is None or vf.exists or read_through is None or not _ours(model, read_through):
+                if vf.rel is None or vf.exists or read_through is None or not _ours_to_check(model, read_through) \
+                        or excluded(vf.rel):
                     continue
                 yield Hit(app.path, vf.pos, f"Application {app.label}: value file {show(vf.raw)} does not "
                           f"exist in this repository ({vf.rel})", app=app.name or None,

@@ -166,6 +166,11 @@ class _Scanner:
             for key, value in values.items():
                 if not isinstance(value, str) or s.is_ciphertext(value):
                     continue  # null is empty; numbers and mappings are the schema rule's business
+                if field == "stringData" and _config_file(str(key), value):
+                    # a configuration file (alertmanager.yml): its credentials, not the whole file
+                    done.add((id(values), key))
+                    yield from self._scan_text(value, values.value_pos(key), f"{label}: stringData.{key}", ident)
+                    continue
                 encoded = field == "data"
                 text = s.decode_base64(value) if encoded else value
                 verb = "decodes to" if encoded else "is"
@@ -295,7 +300,7 @@ class _Scanner:
                       key=f"{ident}:{where}:{dotted}#{seen[dotted]}")
         by_line: dict[int, list[s.Match]] = {}
         line = counted = 0
-        for m in s.find_secrets(text):  # in order of offset: count the newlines since the last match only
+        for m in _live(text, s.find_secrets(text)):  # in order of offset: count newlines since the last match only
             line += text.count("\n", counted, m.offset)
             counted = m.offset
             if line not in reported:
@@ -421,7 +426,7 @@ class _Scanner:
                         if done and (node_id, key) in done:
                             continue
                         if secret_key(key):
-                            if not self._harmless(key, value) and not self._names_only(node, key):
+                            if not self._harmless(key, value) and not self._names_only(node, key, path):
                                 yield self._secret_key_hit(node, key, value, path + (key,), prefix, ident)
                         elif key in bare_keys and s.looks_like_credential(value) and not self._tagged(node, key):
                             yield self._bare_key_hit(node, key, value, path + (key,), prefix, ident)
@@ -437,10 +442,13 @@ class _Scanner:
                     elif isinstance(value, (YMap, YSeq)):
                         stack.append((value, path + (i,)))
 
-    def _names_only(self, node: YMap, key: Any) -> bool:
-        """A secret-looking key whose value is a name here: written with a reference tag, or an
-        External Secrets data item's ``secretKey`` (a ``remoteRef`` beside it) in a chart's own shape."""
+    def _names_only(self, node: YMap, key: Any, path: tuple = ()) -> bool:
+        """A secret-looking key whose value is a name here: written with a reference tag, an
+        External Secrets data item's ``secretKey`` (a ``remoteRef`` beside it) in a chart's own
+        shape, or the ``secret`` of an ``envFrom`` item (bjw-s app-template: the Secret's name)."""
         if key == "secretKey" and isinstance(node.get("remoteRef"), YMap):
+            return True
+        if key == "secret" and len(path) >= 2 and path[-2] == "envFrom":
             return True
         return self._tagged(node, key)
 
@@ -466,7 +474,7 @@ class _Scanner:
 
     def formats(self, value: str, pos: tuple[int, int], prefix: str, path: tuple, ident: str) -> Iterator[Hit]:
         """Token formats and connection strings in one string value, one hit per line."""
-        found = s.find_secrets(value)
+        found = _live(value, s.find_secrets(value))
         if not found or s.is_ciphertext(value):
             return
         dotted = _join(path)
@@ -476,6 +484,29 @@ class _Scanner:
             by_pos.setdefault(s.string_pos(self.lines, pos, value, m.offset), []).append(m)
         for n, (where_pos, matches) in enumerate(by_pos.items()):
             yield Hit(self.path, where_pos, f"{where} contains {_kinds(matches)} ({s.MASK})", key=f"{key}#{n}")
+
+
+# A Secret key that names a YAML configuration file (alertmanager.yml, config.yaml).
+_CONFIG_SUFFIXES = (".yaml", ".yml")
+
+
+def _config_file(key: str, value: str) -> bool:
+    """Whether a ``stringData`` entry is a YAML configuration file rather than one value: a file
+    name that is not itself secret-looking, and several lines of ``key: value``. Its
+    secret-looking keys and token formats are reported line by line, like inline Helm values."""
+    if not key.lower().endswith(_CONFIG_SUFFIXES) or s.is_secret_key(key.rsplit(".", 1)[0]):
+        return False
+    return value.strip().count("\n") >= 1 and any(e.value is not None or e.scalar_type == "mapping"
+                                                   for e in s.scan_lines(value))
+
+
+def _live(text: str, found: list[s.Match]) -> list[s.Match]:
+    """``found`` without the connection strings on lines that a configuration file embedded in a
+    block scalar comments out (``# - path: rtsp://...``): an example, not what the tool reads.
+    Token formats stay reported wherever they are: such a token is valid until revoked."""
+    if not found or "\n" not in text:
+        return found
+    return [m for m in found if m.kind != s.CONNECTION_KIND or not s.commented_out(text, m.offset)]
 
 
 def _seq(value: Any) -> YSeq | list:
