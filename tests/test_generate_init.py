@@ -110,7 +110,13 @@ def test_gitlab_ci_renders_every_app_with_pinned_tools(seed_repo, tmp_path):
 
     text = (seed_repo / ".gitlab-ci.yml").read_text()
     ci = _ci_plain(seed_repo)
-    assert set(ci) == {"stages", "variables", "gitops-kit-lint", "renovate"}
+    assert set(ci) == {"stages", "variables", "gitops-kit-lint", "renovate-update-check", "renovate"}
+    # the merge-request job installs the same tools, pinned alike (tests/test_generated_update_job.py runs it)
+    update = ci["renovate-update-check"]
+    assert update["script"][:4] == [line for line in ci["gitops-kit-lint"]["script"]
+                                    if line.startswith("pip install") or "kustomize" in line]
+    assert {k: update["variables"][k] for k in ("KUSTOMIZE_VERSION", "KUSTOMIZE_SHA256")} == \
+        ci["gitops-kit-lint"]["variables"]
     assert ci["stages"] == ["lint", "renovate"]
     assert not re.search(r"\bhelm (template|dependency)", text) and "pypi" not in text
     job = ci["gitops-kit-lint"]

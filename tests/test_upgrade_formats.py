@@ -4,17 +4,16 @@ GitLab note (created, then updated) through a stub API on 127.0.0.1 (issue 18)."
 
 from __future__ import annotations
 
-import http.server
 import json
 import re
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
 
 from gitops_kit.cli import main
 from test_upgrade_risks import SECRET, dir_repo, manifests
+from upgrade_helpers import gitlab_stub
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 PROJECT = Path(__file__).resolve().parent.parent
@@ -100,65 +99,16 @@ def test_html_is_self_contained_with_a_side_by_side_diff(busy_repo, capsys):
 TOKEN = "glpat-" + "Zq7" * 7
 
 
-class _Stub(http.server.BaseHTTPRequestHandler):
-    calls: list
-    notes: dict
-    status: int
-
-    def log_message(self, format, *args):
-        pass
-
-    def _answer(self, code: int, body) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _record(self) -> dict:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length)) if length else None
-        self.calls.append({"method": self.command, "path": self.path, "token": self.headers.get("PRIVATE-TOKEN"),
-                           "body": body})
-        return body
-
-    def do_GET(self):
-        self._record()
-        if self.status != 200:
-            return self._answer(self.status, {"message": "401 Unauthorized"})
-        page = re.search(r"[?&]page=(\d+)", self.path)
-        notes = [{"id": i, "body": b} for i, b in sorted(self.notes.items())] if page and page.group(1) == "1" else []
-        self._answer(200, notes)
-
-    def do_POST(self):
-        body = self._record()
-        note_id = 100 + len(self.notes)
-        self.notes[note_id] = body["body"]
-        self._answer(201, {"id": note_id, "body": body["body"]})
-
-    def do_PUT(self):
-        body = self._record()
-        note_id = int(self.path.rsplit("/", 1)[-1])
-        self.notes[note_id] = body["body"]
-        self._answer(200, {"id": note_id, "body": body["body"]})
-
-
 @pytest.fixture
 def gitlab(monkeypatch):
-    handler = type("Handler", (_Stub,), {"calls": [], "notes": {7: "an unrelated comment"}, "status": 200})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    for proxy in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(proxy, raising=False)
-    monkeypatch.setenv("CI_API_V4_URL", f"http://127.0.0.1:{server.server_address[1]}/api/v4")
-    monkeypatch.setenv("CI_PROJECT_ID", "platform/gitops")
-    monkeypatch.setenv("CI_MERGE_REQUEST_IID", "42")
-    monkeypatch.setenv("GITOPS_KIT_GITLAB_TOKEN", TOKEN)
-    yield handler
-    server.shutdown()
-    server.server_close()
+    with gitlab_stub() as (handler, api):
+        for proxy in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+            monkeypatch.delenv(proxy, raising=False)
+        monkeypatch.setenv("CI_API_V4_URL", api)
+        monkeypatch.setenv("CI_PROJECT_ID", "platform/gitops")
+        monkeypatch.setenv("CI_MERGE_REQUEST_IID", "42")
+        monkeypatch.setenv("GITOPS_KIT_GITLAB_TOKEN", TOKEN)
+        yield handler
 
 
 def test_the_note_is_created_then_updated(busy_repo, capsys, gitlab):
