@@ -67,3 +67,70 @@ def serve(root: Path = CHARTS) -> Iterator[ChartServer]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+# --- remote kustomize resources (ArgoCD's install.yaml) -------------------------------------------
+
+ARGO_INSTALL = CHARTS.parent / "argo-cd" / "install"
+RAW = "https://raw.githubusercontent.com"
+
+
+def argo_install_routes() -> dict[str, Path]:
+    """URL path on the file server -> the local copy of ArgoCD's HA install.yaml of that tag, laid
+    out as raw.githubusercontent.com serves it (``/raw/argoproj/argo-cd/v2.13.2/manifests/ha/install.yaml``)."""
+    out = {}
+    for path in sorted(ARGO_INSTALL.glob("ha-install-v*.yaml")):
+        version = path.name[len("ha-install-"):-len(".yaml")]
+        out[f"/raw/argoproj/argo-cd/{version}/manifests/ha/install.yaml"] = path
+    return out
+
+
+@dataclass
+class FileServer:
+    """A running file server: ``routes`` (URL path -> a file, or bytes) may be changed while it runs
+    (a tag moved upstream); ``mirrors`` maps raw.githubusercontent.com to it."""
+
+    url: str
+    routes: dict[str, Path | bytes]
+    requests: list[str]
+
+    @property
+    def mirrors(self) -> dict[str, str]:
+        return {RAW: f"{self.url}/raw"}
+
+
+class _FileHandler(http.server.BaseHTTPRequestHandler):
+    routes: dict
+    log: list[str]
+
+    def log_message(self, format: str, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.log.append(self.path)
+        body = self.routes.get(self.path.split("?", 1)[0])
+        if body is None:
+            self.send_error(404)
+            return
+        data = body if isinstance(body, bytes) else Path(body).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@contextmanager
+def serve_files(routes: dict[str, Path | bytes]) -> Iterator[FileServer]:
+    """Serve ``routes`` on an ephemeral port of 127.0.0.1 until the block ends."""
+    log: list[str] = []
+    handler = type("Handler", (_FileHandler,), {"routes": routes, "log": log})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield FileServer(f"http://127.0.0.1:{server.server_address[1]}", routes, log)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

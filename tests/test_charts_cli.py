@@ -30,6 +30,8 @@ def mirrored_repo(tmp_path, chart_server):
     mirrors = dict(chart_server.mirrors)
     for i, url in enumerate(NOT_SERVED):
         mirrors[url] = f"{chart_server.url}/not-served/{i}"
+    # remote kustomize resources (ArgoCD's install.yaml...): a 404 on 127.0.0.1, never the internet
+    mirrors["https://raw.githubusercontent.com"] = f"{chart_server.url}/not-served/raw"
     config = root / ".gitops-kit.yaml"
     config.write_text(config.read_text() + "charts:\n  mirrors:\n"
                       + "".join(f"    {url!r}: {served!r}\n" for url, served in mirrors.items()))
@@ -53,7 +55,10 @@ def test_pull_all_reports_each_chart(mirrored_repo, chart_server, capsys):
     assert status["registry"] == "downloaded"  # harbor, a dependency of the umbrella chart
     assert status["traefik"] == "downloaded"
     assert status["asset-mgmt"] == "downloaded"  # snipeit, a kustomize helmCharts entry
-    assert lines[-1] == "21 charts: 17 downloaded, 1 cached, 3 failed"
+    assert lines[-1] == ("21 charts: 17 downloaded, 1 cached, 3 failed; "
+                         "6 remote resources: 0 downloaded, 0 cached, 6 failed or unpinned")
+    argocd = next(line for line in lines if " argocd: " in line)
+    assert argocd.startswith("failed ") and "install.yaml: HTTP 404 from http://127.0.0.1:" in argocd
 
     before = len(chart_server.requests)
     assert main(["charts", "pull", "vault-ha", "traefik", "--root", str(mirrored_repo)]) == 0

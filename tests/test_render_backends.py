@@ -153,7 +153,9 @@ def test_kustomize_remote_base_is_a_problem_never_fetched(tmp_path):
     root = reference_copy(tmp_path / "repo")
     model = _model(root)
     r = render_app(model, _app(model, "argocd"))
-    assert [p.kind for p in r.problems] == ["network"] and r.objects == []
+    # not in the remote-resource cache (only `charts pull` fills it): a cache miss naming the command
+    assert [p.kind for p in r.problems] == ["cache-miss"] and r.objects == []
+    assert "is not in the resource cache: run `gitops-kit charts pull argocd`" in r.problems[0].message
 
 
 def test_apply_overrides_image_forms():

@@ -42,10 +42,13 @@ def repo(served, tmp_path):
 VAULT_VALUES = "apps/helm/vault-ha/values.yaml"
 
 
-def _without_spread(root, replicas: int = 5) -> int:
+def _without_spread(root, replicas: int = 5, keep_affinity: bool = False) -> int:
     """vault-ha's values without server.topologySpreadConstraints and with an explicit
-    server.ha.replicas; returns the line of the replicas value."""
+    server.ha.replicas; without the chart's default required podAntiAffinity on the hostname
+    (which keeps the replicas apart too) unless ``keep_affinity``; returns the line of the replicas value."""
     text = (root / VAULT_VALUES).read_text()
+    if not keep_affinity:
+        text = text.replace("\nserver:\n", '\nserver:\n  affinity: ""\n', 1)
     start = text.index("  topologySpreadConstraints:")
     end = text.index("  resources:")
     text = text[:start] + text[end:]
@@ -105,6 +108,12 @@ def test_lint_render_reports_the_missing_spread_at_the_values_line(repo):
     assert [(f.path, f.line) for f in found] == [(VAULT_VALUES, line)], [f.message for f in found]
     assert "vault/templates/server-statefulset.yaml" in found[0].message
     assert "StatefulSet 'vault-ha'" in found[0].message
+
+
+def test_lint_render_counts_the_charts_required_anti_affinity_as_spread(repo):
+    _without_spread(repo, replicas=3, keep_affinity=True)
+    report = run_lint(repo, render=True, select=["topology-spread"])
+    assert [f.message for f in report.findings if f.rule == "topology-spread"] == []
 
 
 def test_lint_render_is_clean_when_the_spread_is_set(repo):
@@ -180,6 +189,8 @@ def test_lint_fetch_pulls_the_misses_first(chart_server, tmp_path, monkeypatch, 
     cache misses. Through the CLI: --fetch implies --render."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cold-cache"))
     mirrors = {up: url for up, url in chart_server.mirrors.items() if up in SERVED}
+    # --fetch pulls the remote kustomize resources too: a 404 on 127.0.0.1, never the internet
+    mirrors["https://raw.githubusercontent.com"] = f"{chart_server.url}/not-served-raw"
     root = served_reference(tmp_path / "repo", mirrors)
     cold = run_lint(root, render=True, select=["render"])
     assert any("vault 0.33.0" in f.message and "charts pull" in f.message for f in cold.findings)

@@ -143,7 +143,8 @@ def test_a_missing_chart_names_the_pull_command(tmp_path, charts, capsys):
 
 def test_an_argocd_self_upgrade_end_to_end(tmp_path, capsys, chart_server):
     """install.yaml version and the image in the inline patch: both bumps, the argocd app affected,
-    its remote base said not to be rendered (never fetched), no chart needed."""
+    its remote base said not to be rendered (not in the resource cache; tests/test_render_remote.py
+    pulls both versions and shows the diff), no chart needed."""
     rel = "apps/manifests/argocd/kustomization.yaml"
     root = repo(tmp_path, chart_server.mirrors, {}, {rel: (r"v2\.13\.2(/manifests)", r"v2.14.1\1")})
     text = (root / rel).read_text().replace("quay.io/argoproj/argocd:v2.13.2", "quay.io/argoproj/argocd:v2.14.1")
@@ -158,5 +159,5 @@ def test_an_argocd_self_upgrade_end_to_end(tmp_path, capsys, chart_server):
     assert ("image", "v2.13.2", "v2.14.1", "argocd") in kinds
     argocd = app_of(doc, "argocd")
     assert f"delivered file {rel} changed" in argocd["why"]
-    assert not argocd["rendered"] and "render" in rules(argocd)  # the remote install.yaml is never fetched
+    assert not argocd["rendered"] and "render" in rules(argocd)  # install.yaml: not in the resource cache
     assert [a["app"] for a in doc["apps"]] == ["argocd"]

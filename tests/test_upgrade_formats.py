@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from gitops_kit.cli import main
-from test_upgrade_risks import SECRET, dir_repo, manifests
-from upgrade_helpers import gitlab_stub
+from upgrade_helpers import SECRET, dir_repo, gitlab_stub, manifests
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 PROJECT = Path(__file__).resolve().parent.parent

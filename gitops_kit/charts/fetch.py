@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urljoin, urlsplit
 
 from gitops_kit.charts import ChartError, ChartRef, DigestMismatch, FetchError, store
@@ -109,14 +109,19 @@ class Session:
     # -- HTTP -------------------------------------------------------------------------------
     def _get(self, ref: ChartRef, url: str, limit: int, sink: Any) -> int:
         """GET ``url`` into ``sink`` (a binary file), at most ``limit`` bytes; the bytes written."""
+        return self.download(ref.label(), url, limit, sink, lambda message: FetchError(ref, message))
+
+    def download(self, label: str, url: str, limit: int, sink: Any, error: Callable[[str], Exception]) -> int:
+        """GET ``url`` into ``sink`` (a binary file), at most ``limit`` bytes; the bytes written.
+        Failures raise ``error(message)``, the message starting with ``label``."""
         clean = store.without_credentials(url)
         try:
             parts = urlsplit(url)
             host = store.host_of(parts)
         except ValueError:
-            raise FetchError(ref, f"{ref.label()}: {clean} is not a valid URL") from None
+            raise error(f"{label}: {clean} is not a valid URL") from None
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-            raise FetchError(ref, f"{ref.label()}: refusing to download {clean} (only http:// and https:// URLs)")
+            raise error(f"{label}: refusing to download {clean} (only http:// and https:// URLs)")
         request = urllib.request.Request(clean, headers={"User-Agent": "gitops-kit"})
         creds = credentials(host)
         if creds is not None:
@@ -128,28 +133,27 @@ class Session:
             with _opener().open(request, timeout=self.timeout) as response:
                 declared = response.headers.get("Content-Length")
                 if declared and declared.isdigit() and int(declared) > limit:
-                    raise FetchError(ref, f"{ref.label()}: {clean} is {int(declared)} bytes, over the "
-                                          f"{limit}-byte limit")
+                    raise error(f"{label}: {clean} is {int(declared)} bytes, over the {limit}-byte limit")
                 total = 0
                 while chunk := response.read(1 << 16):
                     total += len(chunk)
                     if total > limit:
-                        raise FetchError(ref, f"{ref.label()}: {clean} is over the {limit}-byte limit")
+                        raise error(f"{label}: {clean} is over the {limit}-byte limit")
                     if time.monotonic() - start > DEADLINE:
-                        raise FetchError(ref, f"{ref.label()}: downloading {clean} took over {DEADLINE:.0f} s")
+                        raise error(f"{label}: downloading {clean} took over {DEADLINE:.0f} s")
                     sink.write(chunk)
                 return total
         except urllib.error.HTTPError as exc:
             hint = " (credentials: see GITOPS_KIT_CHARTS_USERNAME/PASSWORD)" if exc.code in (401, 403) else ""
-            raise FetchError(ref, f"{ref.label()}: HTTP {exc.code} from {clean}{hint}") from None
+            raise error(f"{label}: HTTP {exc.code} from {clean}{hint}") from None
         except urllib.error.URLError as exc:
             reason = exc.reason
             why = "timed out" if isinstance(reason, TimeoutError) else str(reason)
-            raise FetchError(ref, f"{ref.label()}: cannot reach {clean}: {why}") from None
+            raise error(f"{label}: cannot reach {clean}: {why}") from None
         except TimeoutError:
-            raise FetchError(ref, f"{ref.label()}: {clean} timed out after {self.timeout:.0f} s") from None
+            raise error(f"{label}: {clean} timed out after {self.timeout:.0f} s") from None
         except (OSError, http.client.HTTPException, ValueError) as exc:
-            raise FetchError(ref, f"{ref.label()}: downloading {clean} failed: {type(exc).__name__}") from None
+            raise error(f"{label}: downloading {clean} failed: {type(exc).__name__}") from None
 
     def index(self, ref: ChartRef, index_url: str) -> Any:
         """The parsed ``index.yaml`` at ``index_url`` (read once per session)."""

@@ -3,9 +3,12 @@
 Runs ``kustomize build`` (or ``kubectl kustomize``) on a temporary copy of each kustomization
 directory an Application of this repository uses as a source, with the directories it pulls in.
 Offline: a remote resource is replaced by the repository file or directory the ``substitutes``
-parameter maps its URL to (the kustomization is rewritten in the copy), else the kustomization is
-not built and an info finding names the URL; ``helmCharts`` need rendering and are not built
-either. Never ``--enable-helm``, ``--enable-alpha-plugins`` or ``--enable-exec``; a timeout; an
+parameter maps its URL to, else by its copy in the remote-resource cache (``gitops-kit charts
+pull`` fills it for URLs that pin a tag or commit), the kustomization being rewritten in the
+copy; without either the kustomization is not built and an info finding names the URL.
+``helmCharts`` are rendered from the chart cache with the Helm SDK and listed as plain resources
+(:mod:`gitops_kit.render.helmcharts`); a chart missing from the cache is an info finding naming
+``gitops-kit charts pull``. Never ``--enable-helm``, ``--enable-alpha-plugins`` or ``--enable-exec``; a timeout; an
 environment of PATH and a fresh empty HOME only; the one positional argument is an absolute
 temporary path after ``--``. The finding is the first line of kustomize's error, with the
 temporary paths made repository-relative, at the kustomization file.
@@ -13,7 +16,6 @@ temporary paths made repository-relative, at the kustomization file.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -23,7 +25,6 @@ from typing import Any, Iterator
 
 from ..findings import Hit, Severity
 from ..model import RepoModel
-from ..yamlio import YSeq, plain
 from . import _kustomize as k
 
 _KUBECTL_ERR = re.compile(r'err="((?:[^"\\]|\\.)*)"')
@@ -34,7 +35,10 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     substitutes = {str(url).strip(): k.resolve(k.Entry("", "", str(path), (1, 1)))
                    for url, path in (params.get("substitutes") or {}).items()}
     timeout = float(params.get("timeout") or 30)
-    targets = sorted({directory for directory, _app, _src in k.kustomize_dirs(model)})
+    apps: dict[str, str] = {}
+    for directory, app, _src in k.kustomize_dirs(model):
+        apps.setdefault(directory, app.name)
+    targets = sorted(apps)
     trees = [t for t in (k.tree(model, d) for d in targets) if t is not None]
     trees = [t for t in trees if any(model.in_focus(path) for path, _data in t.kustomizations)]
     if not trees:
@@ -47,22 +51,13 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
                   "that Applications render were not built", severity=Severity.INFO, key="no-binary")
         return
     for found in trees:
-        blocked = False
-        for kpath, pos in found.helm_charts:
-            blocked = True
-            yield Hit(kpath, pos, "not checked: helmCharts need rendering (a chart repository), which this rule "
-                      "does not do offline", severity=Severity.INFO, key=f"{kpath}:helmCharts")
-        for entry in found.remotes:
-            local = substitutes.get(entry.ref)
-            if local is None or not model.exists(local) or local.startswith(".."):
-                blocked = True
-                yield Hit(entry.kustomization, entry.pos,
-                          f"not checked: remote resource {entry.ref} (add it to this rule's substitutes with a "
-                          "local copy: kustomize-build never fetches)", severity=Severity.INFO,
-                          key=f"{entry.kustomization}:remote:{entry.ref}")
-        if blocked:
-            continue
-        message = _build(model, found, substitutes, command, timeout)
+        app = apps.get(os.path.dirname(found.path))
+        blockers, message, renames = _build(model, found, substitutes, command, timeout, app)
+        for b in blockers:
+            hint = " (or map the URL to a local copy in this rule's substitutes)" if "remote resource" in b.message \
+                else ""
+            yield Hit(b.path, b.pos, f"not checked: {b.message}{hint}", severity=Severity.INFO,
+                      key=f"{b.path}:{b.kind}:{b.chart or b.message}")
         if message is not None:
             path, pos = _place(found, message, substitutes)
             yield Hit(path, pos, f"kustomize build fails: {message}", key=f"{found.path}:build")
@@ -86,57 +81,54 @@ def _command() -> list[str] | None:
 
 
 def _build(model: RepoModel, found: k.Tree, substitutes: dict[str, str], command: list[str],
-           timeout: float) -> str | None:
-    """kustomize's error for a temporary copy of ``found``, or None when it builds."""
-    root = os.path.realpath(model.root)
+           timeout: float, app: str | None = None) -> tuple[list[Any], str | None, dict[str, str]]:
+    """(what kept the copy from being built, kustomize's error or None, renames) for a temporary copy
+    of ``found`` whose remote resources are their substitutes or cached copies and whose helmCharts
+    are rendered from the chart cache (:func:`gitops_kit.render.kustomize.prepare`)."""
+    from ..charts import locate as locate_chart
+    from ..charts.resources import locate as locate_resource
+    from ..render.kustomize import helm_backend, prepare
+
+    backend = helm_backend("auto") if found.helm_charts else "none"
+    if found.helm_charts and backend == "none":
+        from ..render.helmcharts import Blocker
+
+        kpath, pos = found.helm_charts[0]
+        return [Blocker("binary", "helmCharts need a Helm renderer (pip install 'gitops-kit[render]'), which this "
+                        "machine lacks", kpath, pos)], None, {}
     with tempfile.TemporaryDirectory(prefix="gitops-kit-kustomize-") as tmp:
         tmp = os.path.realpath(tmp)
         work, home = os.path.join(tmp, "repo"), os.path.join(tmp, "home")
         os.makedirs(home)
-        renames: dict[str, str] = {}  # temporary name -> repository path, for messages
-        for directory in found.dirs:
-            _copy_tree(model, root, directory, work, directory)
-        for kpath, data in found.kustomizations:
-            rewritten = plain(data, str_keys=True)
-            kdir = os.path.dirname(kpath)
-            changed = False
-            for field in k.RESOURCE_FIELDS:
-                seq = data.get(field)
-                if not isinstance(seq, YSeq):
-                    continue
-                for i, ref in enumerate(seq):
-                    if isinstance(ref, str) and k.is_remote(ref):
-                        local = substitutes[ref.strip()]
-                        name = f"gitops-kit-substitute-{len(renames)}"
-                        name += os.path.splitext(local)[1] if local in model.all_files else ""
-                        dest = os.path.join(kdir, name) if kdir else name
-                        if local in model.all_files:
-                            _copy_file(root, local, work, dest)
-                        else:
-                            _copy_tree(model, root, local, work, dest)
-                        renames[dest] = local
-                        rewritten[field][i] = name
-                        changed = True
-            if changed:
-                # JSON is YAML: the rewritten kustomization keeps every other field as it was
-                with open(os.path.join(work, kpath), "w", encoding="utf-8") as fh:
-                    json.dump(rewritten, fh)
+        renames, blockers, _notes = prepare(model, found, work, subs=substitutes, locate_chart=locate_chart,
+                                            locate_resource=lambda url: locate_resource(url, None, app),
+                                            backend=backend, timeout=timeout, app=app)
+        if blockers:
+            return blockers, None, renames
         target = os.path.join(work, os.path.dirname(found.path)) if os.path.dirname(found.path) else work
         try:
             done = subprocess.run([*command, "--", target], cwd=tmp, capture_output=True, text=True,
                                   timeout=timeout, env={"PATH": os.environ.get("PATH", ""), "HOME": home},
                                   stdin=subprocess.DEVNULL, check=False)
         except subprocess.TimeoutExpired:
-            return f"did not finish within {timeout:g} s"
+            return [], f"did not finish within {timeout:g} s", renames
         except OSError as exc:
-            return f"could not run {os.path.basename(command[0])}: {exc.strerror}"
+            return [], f"could not run {os.path.basename(command[0])}: {exc.strerror}", renames
         if done.returncode == 0:
-            return None
-        return _first_line(done.stderr, work, renames)
+            return [], None, renames
+        return [], _first_line(done.stderr, work, renames), renames
 
 
 def _first_line(stderr: str, work: str, renames: dict[str, str]) -> str:
-    line = next((ln.strip() for ln in stderr.splitlines() if ln.strip()), "exit status without a message")
+    # kustomize's deprecation warnings ("# Warning: 'commonLabels' is deprecated") come first
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if not ln.lstrip("# ").startswith("Warning:")]
+    line = (errors or lines or ["exit status without a message"])[0]
+    if line.endswith("err=<") and line in lines:
+        # kubectl's multi-line form: err=< then the message, tab-indented, up to a line " >"
+        rest = lines[lines.index(line) + 1:]
+        body = rest[:rest.index(">")] if ">" in rest else rest
+        line = " ".join(" ".join(body).split()) or line
     m = _KUBECTL_ERR.search(line)  # kubectl logs: E1204 ... run.go:72] "command failed" err="..."
     if m:
         line = re.sub(r"\\(.)", r"\1", m.group(1))

@@ -87,6 +87,9 @@ class Options:
     renderer: str = "auto"  # auto | sdk | helm
     # ChartRef -> path of its verified .tgz (default: the chart cache's ``locate``, offline)
     locate: Callable[[Any], Any] | None = None
+    # remote resource URL -> path of its verified cached copy (default: the resource cache's
+    # ``locate``, offline)
+    locate_resource: Callable[[str], Any] | None = None
     timeout: float = 60.0
 
 

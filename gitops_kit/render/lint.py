@@ -58,20 +58,34 @@ class Outcome:
 
 
 def prefetch(model: RepoModel) -> list[str]:
-    """``--fetch``: pull every chart the apps need that the cache lacks (the only network use).
-    Returns one line per chart that could not be pulled (the render then reports it)."""
-    from ..charts import ChartError, chart_refs, pull
+    """``--fetch``: pull every chart and pinned remote kustomize resource the apps need that the
+    caches lack (the only network use). Returns one line per chart or resource that could not be
+    pulled (the render then reports it)."""
+    from ..charts import ChartError, chart_refs
+    from ..charts.fetch import Session
+    from ..charts.resources import ResourceError, remote_resources, substitutes
+    from ..charts.resources import pull as pull_resource
 
+    session = Session.for_config(model.config)
+    subs = substitutes(model.config)
     failed = []
-    seen = set()
+    seen: set = set()
     for app in model.child_apps():
         for _src, ref in chart_refs(model, app):
             if ref in seen:
                 continue
             seen.add(ref)
             try:
-                pull(ref, model.config)
+                session.pull(ref)
             except ChartError as exc:
+                failed.append(str(exc))
+        for remote in remote_resources(model, app):
+            if remote.url in seen or remote.url in subs:
+                continue
+            seen.add(remote.url)
+            try:
+                pull_resource(remote.url, session, app.name)
+            except ResourceError as exc:
                 failed.append(str(exc))
     return failed
 

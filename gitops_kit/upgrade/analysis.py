@@ -335,13 +335,18 @@ def analyse(root: Path, rev: str, head: RepoModel, verdicts: list[Any], *, confi
 
 
 def _fetch(base: RepoModel, head: RepoModel, names: list[str]) -> list[str]:
-    """Pull the charts of the affected apps on both sides (the only network use); failures as notes."""
+    """Pull the charts and remote kustomize resources of the affected apps on both sides (the only
+    network use); failures as notes."""
     from ..charts import ChartError, chart_refs
     from ..charts.fetch import Session
+    from ..charts.resources import ResourceError, remote_resources, substitutes
+    from ..charts.resources import pull as pull_resource
 
     session = Session.for_config(head.config)
-    notes, seen = [], set()
+    notes: list[str] = []
+    seen: set = set()
     for model in (head, base):
+        subs = substitutes(model.config)
         for name in names:
             for app in model.apps_by_name.get(name, ()):
                 for _src, ref in chart_refs(model, app):
@@ -351,6 +356,15 @@ def _fetch(base: RepoModel, head: RepoModel, names: list[str]) -> list[str]:
                     try:
                         session.pull(ref)
                     except ChartError as exc:
+                        notes.append(f"--fetch: {exc}")
+                # the remote kustomize resources too (both versions of ArgoCD's install.yaml)
+                for remote in remote_resources(model, app):
+                    if remote.url in seen or remote.url in subs:
+                        continue
+                    seen.add(remote.url)
+                    try:
+                        pull_resource(remote.url, session, name)
+                    except ResourceError as exc:
                         notes.append(f"--fetch: {exc}")
     return notes
 
