@@ -19,7 +19,9 @@ from typing import Any, Iterable
 from . import config as config_mod
 from .config import CONFIG_NAME, Config
 from .errors import UsageError
-from .model import AppSource, Application, K8sObject, RepoModel, build
+from .model import AppSource, Application, K8sObject, RepoModel, build, strip_credentials, url_key
+from .model.assemble import appset_git_urls, implied_repo, with_repo_url
+from .model.values import reads_this_repo, value_files
 from .yamlio import YMap, YSeq
 
 ARGOCD_DEFAULT_NAMESPACE = "argocd"  # where ArgoCD's install manifests put it
@@ -205,6 +207,38 @@ def _rule_settings(model: RepoModel, apps: list[Application], parents: dict[int,
     params = _layout_params(model, apps, parents, layers)
     if params:
         out["layout"] = params
+    out.update(_owned_namespace_rules(model, layers))
+    return out
+
+
+def _node_tier_off(label: Observed | None) -> dict[str, Observed]:
+    """node-tier judges the tiers ``tier_label`` selects: without a tier label in the repository,
+    the shipped one (example.com/role) is nothing this repository uses."""
+    if label is not None:
+        return {}
+    return {"node-tier": Observed({"enabled": False}, "no node label with two values or more in nodeSelectors: "
+                                  "no tiers to check")}
+
+
+def _owned_namespace_rules(model: RepoModel, layers: list[LayerGuess]) -> dict[str, Observed]:
+    """resource-quota and network-policy judge the namespaces of layers that own them: off when no
+    app there ships the object, a warning when some do not (a convention, not a breakage, until
+    they all do)."""
+    children = [c for g in layers if g.owns for c in g.children if c.dest_namespace]
+    if not children:
+        return {}
+    out: dict[str, Observed] = {}
+    for rid, kind, what in (("resource-quota", "ResourceQuota", "a ResourceQuota"),
+                            ("network-policy", "NetworkPolicy", "a NetworkPolicy")):
+        objs = list(model.kind(kind))
+        having = [c for c in children if any(
+            o.namespace == c.dest_namespace or (o.namespace is None and o.path in _app_files(model, c))
+            for o in objs)]
+        seen = f"{len(having)} of the {len(children)} apps of layers that own their namespaces ship {what}"
+        if not having:
+            out[rid] = Observed({"enabled": False}, seen + ": not this repository's convention")
+        elif len(having) < len(children):
+            out[rid] = Observed({"severity": "warning"}, seen + " (the others, a warning)")
     return out
 
 
@@ -274,8 +308,11 @@ def propose(root: Path) -> Proposal:
     apps = [a for a in model.applications]
     remote_url, remote_branch, head_branch = read_git(root)
     appsets = [o for o in model.kind("ApplicationSet") if o.api_version.startswith("argoproj.io/")]
-    refs = _appset_refs(appsets)
-    url = _repo_url(model, apps, remote_url, refs)
+    refs = appset_git_urls(model)
+    url = _repo_url(model, remote_url, bool(refs))
+    # every fact below answers for the proposed URL ("which sources read this repository")
+    model = with_repo_url(model, url.value)
+    apps = list(model.applications)
     branch = _branch(model, apps, url.value, head_branch, remote_branch, refs)
     parents = _parents(model, apps, url.value)
     layers, layers_why = _layers(model, apps, parents)
@@ -294,6 +331,7 @@ def propose(root: Path) -> Proposal:
     daemonsets = _daemonsets(model, apps, url.value) if label is not None else {}
     templates = _templates(model)
     rules = _rule_settings(model, apps, parents, layers, appsets)
+    rules.update(_node_tier_off(label))
     crds = list(model.kind("CustomResourceDefinition"))
     crd_files = sorted({o.path for o in crds})
     crds_why = (f"{len(crds)} CustomResourceDefinitions in {len(crd_files)} files of the repository "
@@ -362,19 +400,7 @@ def _git_sections(text: str) -> dict[tuple[str, str], dict[str, str]]:
     return out
 
 
-def strip_credentials(url: str) -> str:
-    """``url`` without a ``user:token@`` part (a proposal is printed and committed)."""
-    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@", r"\1", url.strip())
-
-
-def norm_url(url: str) -> str:
-    """A repository URL compared loosely: no scheme, user, ``.git`` or trailing slash; scp-style
-    ``git@host:path`` as ``host/path``; lower case."""
-    url = strip_credentials(url).rstrip("/")
-    url = re.sub(r"\.git$", "", url)
-    url = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", "", url)
-    url = re.sub(r"^[^@/]+@([^:/]+):", r"\1/", url)
-    return url.lower()
+norm_url = url_key  # the model's comparison of repository URLs, under adopt's older name
 
 
 def _git_sources(model: RepoModel, apps: Iterable[Application]) -> list[tuple[Application, AppSource]]:
@@ -388,23 +414,18 @@ def _git_sources(model: RepoModel, apps: Iterable[Application]) -> list[tuple[Ap
     return out
 
 
-def _repo_url(model: RepoModel, apps: list[Application], remote: str | None,
-              refs: list[tuple[str, str | None]]) -> Observed:
-    own = [(s.repo_url or "") for _, s in _git_sources(model, apps)] + [url for url, _ in refs]
-    urls = Counter(norm_url(u) for u in own)
-    spellings = Counter((norm_url(u), strip_credentials(u)) for u in own)
-    spelled: dict[str, str] = {}
-    for (key, text), _ in sorted(spellings.items(), key=lambda kv: (-kv[1], kv[0])):
-        spelled.setdefault(key, text)  # the spelling most sources use
-    total = sum(urls.values())
-    what = "sources whose path exists here" + (" and ApplicationSet git URLs" if refs else "")
-    if remote and norm_url(remote) in urls:
-        n = urls[norm_url(remote)]
-        return Observed(spelled[norm_url(remote)], f"the git remote; {n} of {total} {what} read it")
-    if urls:
-        top, n = urls.most_common(1)[0]
+def _repo_url(model: RepoModel, remote: str | None, appsets: bool) -> Observed:
+    """repo.url: the model's implied URL of this repository (:func:`implied_repo`), and why."""
+    guess = implied_repo(model, remote or "")  # "": no remote (not the configuration's)
+    total = sum(guess.votes.values())
+    what = "sources whose path exists here" + (" and ApplicationSet git URLs" if appsets else "")
+    if guess.from_remote:
+        n = guess.votes.get(guess.key, 0)
+        return Observed(guess.url, f"the git remote; {n} of {total} {what} read it")
+    if guess.url is not None:
+        n = guess.votes.get(guess.key, 0)
         extra = f" (the git remote is {remote}: a fork or a mirror?)" if remote else ""
-        return Observed(spelled[top], f"{n} of {total} {what} read this URL{extra}")
+        return Observed(guess.url, f"{n} of {total} {what} read this URL{extra}")
     if remote:
         return Observed(remote, "the git remote (no Application reads a path of this repository)")
     return Observed(None, "no git remote and no Application source with a path that exists here")
@@ -458,38 +479,6 @@ def _argocd_namespace(apps: list[Application], appsets: list[K8sObject]) -> Obse
     if not ranked:
         return Observed(ARGOCD_DEFAULT_NAMESPACE, f"{parts}: none a valid name{tail}")
     return Observed(ranked[0] if len(ranked) == 1 else ranked, parts + tail)
-
-
-def _appset_refs(appsets: list[K8sObject]) -> list[tuple[str, str | None]]:
-    """(repoURL, revision) of every git generator and template source of the ApplicationSets
-    whose URL is written out (not a template parameter)."""
-    out: list[tuple[str, str | None]] = []
-    for obj in appsets:
-        spec = obj.spec
-        if spec is None:
-            continue
-        stack: list[Any] = [spec.get("generators")]
-        while stack:  # matrix and merge generators nest generators
-            node = stack.pop()
-            if isinstance(node, YSeq):
-                stack.extend(node)
-            elif isinstance(node, YMap):
-                git = node.get("git")
-                if isinstance(git, YMap) and isinstance(git.get("repoURL"), str):
-                    rev = git.get("revision")
-                    out.append((git["repoURL"], rev if isinstance(rev, str) else None))
-                for inner in node.values():
-                    if isinstance(inner, YMap):
-                        stack.append(inner.get("generators"))
-        template = spec.get("template")
-        tspec = template.get("spec") if isinstance(template, YMap) else None
-        if isinstance(tspec, YMap):
-            sources = tspec.get("sources") if isinstance(tspec.get("sources"), YSeq) else [tspec.get("source")]
-            for src in sources:
-                if isinstance(src, YMap) and isinstance(src.get("repoURL"), str) and "chart" not in src:
-                    rev = src.get("targetRevision")
-                    out.append((src["repoURL"], rev if isinstance(rev, str) else None))
-    return [(url, rev) for url, rev in out if "{{" not in url and "${" not in url]
 
 
 # --- the app-of-apps tree --------------------------------------------------------------------------
@@ -664,7 +653,7 @@ def _selectors(node: Any) -> Iterable[YMap]:
             stack.extend(v for v in current if isinstance(v, (YMap, YSeq)))
 
 
-def _app_files(model: RepoModel, app: Application, url: str | None) -> list[str]:
+def _app_files(model: RepoModel, app: Application) -> list[str]:
     """The files of this repository an Application reads: below its source paths, its value files."""
     index = model.memo.get("adopt_files_below")
     if index is None:
@@ -673,28 +662,15 @@ def _app_files(model: RepoModel, app: Application, url: str | None) -> list[str]
             parts = rel.split("/")[:-1]
             for depth in range(0, len(parts) + 1):
                 index.setdefault("/".join(parts[:depth]), []).append(rel)
-    def ours(s: AppSource) -> bool:
-        return url is None or not s.repo_url or norm_url(s.repo_url) == norm_url(url)
-
     out: list[str] = []
-    refs = {s.ref for s in app.sources if s.ref and s.chart is None and ours(s)}
     for s in app.sources:
-        base = None
-        if s.chart is None and s.path is not None and ours(s):
+        if s.chart is None and s.path is not None and reads_this_repo(model, s):
             base = posixpath.normpath(s.path.strip("/")) if s.path.strip("/") else ""
             base = "" if base == "." else base
             if not base.startswith(".."):
                 out.extend(index.get(base, ()) if base else ())  # the whole repository is no app's
-        for value_file, _ in s.value_files():
-            if value_file.startswith("$"):
-                name, _, rest = value_file[1:].partition("/")
-                rel = posixpath.normpath(rest) if name in refs and rest else None
-            elif base is not None and not base.startswith(".."):
-                rel = posixpath.normpath(posixpath.join(base, value_file))
-            else:
-                rel = None
-            if rel in model.files:
-                out.append(rel)
+        # the model built for the proposed URL resolves them (``$ref/...`` included)
+        out.extend(vf.rel for vf in value_files(model, app, s) if vf.rel in model.files)
     bundle = model.bundles.get(app.name) if app.name else None
     if bundle is not None:  # the configured bundle layout (apps/helm/<app>, apps/manifests/<app>)
         for d in (bundle.helm_dir, bundle.manifests_dir):
@@ -728,7 +704,7 @@ def _tiers(model: RepoModel, apps: list[Application], url: str | None
     app_tier: dict[str, str] = {}
     for app in apps:
         seen: Counter[str] = Counter()
-        for rel in _app_files(model, app, url):
+        for rel in _app_files(model, app):
             for doc in model.files[rel].documents:
                 for sel in _selectors(doc.data):
                     v = sel.get(label)
@@ -758,7 +734,7 @@ def _daemonsets(model: RepoModel, apps: list[Application], url: str | None) -> d
         if known:
             out[app.name] = f"chart {known[0]} is a node agent"
             continue
-        for rel in _app_files(model, app, url):
+        for rel in _app_files(model, app):
             if any(_holds_daemonset(doc.data) for doc in model.files[rel].documents):
                 out[app.name] = f"{rel} runs a DaemonSet"
                 break
@@ -799,7 +775,7 @@ def _owns(model: RepoModel, g: LayerGuess, apps: list[Application], url: str | N
     if not names or any(ns is None or users[ns] != 1 for ns in names):
         return
     policy_files = {o.path for o in model.kind("NetworkPolicy")}
-    with_policy = sum(1 for child in g.children if any(rel in policy_files for rel in _app_files(model, child, url)))
+    with_policy = sum(1 for child in g.children if any(rel in policy_files for rel in _app_files(model, child)))
     if with_policy * 2 > len(g.children):
         g.owns = True
         g.notes.append(f"each of its {len(names)} apps has a namespace of its own; {with_policy} ship a NetworkPolicy")

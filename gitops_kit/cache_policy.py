@@ -68,7 +68,7 @@ def cache_filter(model: Any, secret_paths: set[str] | None,
             return False
         if rel not in fresh:
             return True
-        if model.in_focus(rel):
+        if model.relevant(rel):
             return may_cache(sf, _found_nothing)  # the rule read it and found nothing
         return may_cache(sf, lambda: next(iter(scan(rel, sf)), None) is None)
 

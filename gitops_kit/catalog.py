@@ -11,7 +11,7 @@ from .findings import Severity
 
 _plain = partial(yamlio.plain, str_keys=True)  # YMap/YSeq -> JSON-like data
 
-_REQUIRED = ("id", "severity", "summary", "check", "why", "fix", "examples")
+_REQUIRED = ("id", "severity", "summary", "check", "why", "fix", "convention", "examples")
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,16 @@ class Example:
     kind: str  # "fail" or "pass"
     description: str
     files: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class FindingKind:
+    """One kind of finding of a rule that mixes conventions and breakages (``convention:`` as a
+    mapping in its rule file): its name, whether it judges a convention, and what it reports."""
+
+    name: str
+    convention: bool
+    what: str
 
 
 @dataclass(frozen=True)
@@ -39,9 +49,25 @@ class RuleSpec:
     references: tuple[str, ...] = ()
     # False for a rule that runs only when the configuration enables it (one that runs a program).
     enabled: bool = True
+    # Whether every finding judges a convention of the seed layout (an opinion), not something that
+    # breaks a sync or loses data: at most a warning in a repository that has not opted into the
+    # conventions (Config.conventions). A rule that mixes both is False here and lists its kinds.
+    convention: bool = False
+    kinds: tuple[FindingKind, ...] = ()
+
+    @property
+    def convention_label(self) -> str:
+        """``yes`` (every finding judges a convention), ``no``, or ``partly`` (see ``kinds``)."""
+        if self.convention:
+            return "yes"
+        return "partly" if any(k.convention for k in self.kinds) else "no"
 
     def example(self, kind: str) -> Example | None:
         return next((e for e in self.examples if e.kind == kind), None)
+
+
+# ``gitops-kit rules``: the column that says whether a rule judges a convention of the seed layout.
+CONVENTION_MARK = {"yes": "convention", "partly": "mixed", "no": ""}
 
 
 class CatalogError(Exception):
@@ -75,10 +101,28 @@ def parse(name: str, text: str) -> RuleSpec:
         examples.append(Example(case["name"], kind, case.get("description", ""), dict(case.get("files") or {})))
     if not any(e.kind == "fail" for e in examples) or not any(e.kind == "pass" for e in examples):
         raise CatalogError(f"{name}: needs a fail_ and a pass_ example")
+    convention, kinds = _convention(name, data["convention"])
     return RuleSpec(id=data["id"], severity=Severity.parse(data["severity"]), summary=data["summary"].strip(),
                     check=data["check"], why=data["why"].strip(), fix=data["fix"].strip(),
                     params=dict(data.get("params") or {}), examples=tuple(examples),
-                    references=tuple(data.get("references") or ()), enabled=data.get("enabled", True) is not False)
+                    references=tuple(data.get("references") or ()), enabled=data.get("enabled", True) is not False,
+                    convention=convention, kinds=kinds)
+
+
+def _convention(name: str, value: Any) -> tuple[bool, tuple[FindingKind, ...]]:
+    """``convention:`` of a rule file: a boolean, or one ``{convention, what}`` per kind of finding."""
+    if isinstance(value, bool):
+        return value, ()
+    if not isinstance(value, dict) or len(value) < 2:
+        raise CatalogError(f"{name}: convention must be true, false or a mapping of two kinds of finding or more")
+    kinds = []
+    for kind, entry in value.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("convention"), bool) or not entry.get("what"):
+            raise CatalogError(f"{name}: convention.{kind} needs convention (true or false) and what")
+        kinds.append(FindingKind(str(kind), entry["convention"], str(entry["what"]).strip()))
+    if all(k.convention for k in kinds) or not any(k.convention for k in kinds):
+        raise CatalogError(f"{name}: convention lists kinds that are all alike: write true or false")
+    return False, tuple(kinds)
 
 
 @lru_cache(maxsize=1)
@@ -96,14 +140,52 @@ def load() -> dict[str, RuleSpec]:
     return dict(sorted(specs.items()))
 
 
+def severity_override(spec: RuleSpec, cfg: Any) -> str | None:
+    """THE severity decision of a run with ``cfg``: the severity every finding of ``spec`` gets,
+    or None when each finding keeps its own (the level its check gives it, else the rule's).
+
+    An explicit ``rules.<id>.severity`` of the configuration always wins. Otherwise a rule whose
+    findings all judge a convention of the seed layout reports them at most as warnings in a
+    repository that has not opted into the conventions (``cfg.conventions``: no configuration
+    file and not the seed's layout). A rule that mixes conventions and breakages (``spec.kinds``)
+    keeps its severity: its check lowers its convention findings (``Config.convention_severity``).
+    """
+    explicit = cfg.rule_settings(spec.id).get("severity")
+    if explicit:
+        return str(explicit)
+    if spec.convention and not getattr(cfg, "conventions", True) and spec.severity > Severity.WARNING:
+        return str(Severity.WARNING)
+    return None
+
+
 def table(specs: dict[str, RuleSpec], cfg: Any, fixable: set[str]) -> list[dict[str, Any]]:
     """``rules --format json``: each rule with its shipped and its effective severity and whether it
-    runs (both after ``cfg``, the repository's configuration), and whether ``lint --fix`` can fix
-    its findings (``fixable``: the rules with a fixer)."""
+    runs (both after ``cfg``, the repository's configuration, and whether it opted into the seed's
+    conventions), whether it judges a convention, and whether ``lint --fix`` can fix its findings
+    (``fixable``: the rules with a fixer)."""
     out = []
     for spec in specs.values():
         settings = cfg.rule_settings(spec.id)
-        out.append({"id": spec.id, "summary": spec.summary, "default_severity": str(spec.severity),
-                    "severity": str(settings.get("severity") or spec.severity),
-                    "enabled": bool(settings.get("enabled", spec.enabled)), "fixable": spec.id in fixable})
+        row = {"id": spec.id, "summary": spec.summary, "default_severity": str(spec.severity),
+               "severity": severity_override(spec, cfg) or str(spec.severity),
+               "enabled": bool(settings.get("enabled", spec.enabled)), "fixable": spec.id in fixable,
+               "convention": spec.convention_label}
+        if spec.kinds:
+            # a mixed rule: its convention kinds get their own severity (its check lowers them)
+            capped = not settings.get("severity") and not getattr(cfg, "conventions", True)
+            row["convention_kinds"] = [k.name for k in spec.kinds if k.convention]
+            row["convention_severity"] = str(min(spec.severity, Severity.WARNING)) if capped else row["severity"]
+        out.append(row)
     return out
+
+
+def lowered(report: Any) -> int:
+    """How many findings of a lint report (:class:`gitops_kit.api.LintReport`) stand below their
+    rule's severity because the repository has not opted into the seed's conventions: what the
+    text summary's opt-in hint counts."""
+    cfg = report.model.config
+    if getattr(cfg, "conventions", True):
+        return 0
+    specs = load()
+    return sum(1 for f in report.findings if (spec := specs.get(f.rule)) is not None
+               and spec.convention_label != "no" and f.severity < spec.severity)

@@ -9,6 +9,7 @@ import os
 import sys
 
 from collections import Counter
+from typing import Any, Callable
 
 import click
 
@@ -133,57 +134,73 @@ def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], path_base: 
         finally:
             progress.stop()
 
-    def params(rid: str) -> dict:
-        from . import catalog
-        from .engine import params_for
-
-        return params_for(catalog.load()[rid], report.model)
-
     reports = [again(i) for i in range(len(groups))]
-    report = reports[0]
     if unsafe_fixes and not (do_fix or show_diff):
         raise UsageError("--unsafe-fixes goes with --fix or --diff")
     if do_fix or show_diff:
-        from . import fix
+        reports = [_fix(reports[0], again, unsafe=unsafe_fixes, diff_only=show_diff)]  # one repository
+    _mark_fixable(reports)
+    if write_baseline:
+        from . import baseline
 
-        before = report.findings
-        fixes = fix.plan(report.model, report.findings, params, unsafe=unsafe_fixes)
-        for ff in fixes:
-            if ff.error:
-                click.echo(f"gitops-kit: not fixed: {ff.path}: {ff.error}", err=True)
-        if show_diff:
-            click.echo(fix.diff(report.model, fixes, params), nl=False)
-            raise SystemExit(0 if not any(f.new_text for f in fixes) else 1)
-        try:
-            written = fix.apply(report.model, fixes)
-        except OSError as exc:
-            raise UsageError(f"--fix wrote nothing: {exc.strerror or exc}") from None
-        for path in written:
-            click.echo(f"fixed {path}", err=True)
-        if written:
-            report = again()
-        left = Counter(f.fingerprint for f in report.findings)
-        fixed = 0
-        for f in before:
-            if left[f.fingerprint]:
-                left[f.fingerprint] -= 1
-            else:
-                fixed += 1
-        click.echo(f"gitops-kit: fixed {fixed} finding(s) in {len(written)} file(s)", err=True)
-    if len(reports) == 1:
-        reports = [report]  # as --fix left it
+        baseline.write(Path(write_baseline), reports[0].findings)
+        click.echo(f"wrote {len(reports[0].findings)} finding(s) to baseline {write_baseline}", err=True)
+        raise SystemExit(0)
+    _write_reports(reports, fmt, targets, path_base)
+    worst = Severity.parse(fail_on)
+    failed = any(f.severity >= worst for one in reports for f in one.findings)
+    raise SystemExit(1 if failed and not exit_zero else 0)
+
+
+def _mark_fixable(reports: list) -> None:
+    """Mark the findings ``--fix`` can fix ([*], or [*?] for an unsafe fix) in every report."""
     for one in reports:
         if one.findings:
             from . import fix
 
             if any(f.rule in fix.FIXERS for f in one.findings):
                 one.findings = fix.mark(one.model, one.findings, functools.partial(_rule_params, one.model))
-    if write_baseline:
-        from . import baseline
 
-        baseline.write(Path(write_baseline), report.findings)
-        click.echo(f"wrote {len(report.findings)} finding(s) to baseline {write_baseline}", err=True)
-        raise SystemExit(0)
+
+def _fix(report: Any, again: Callable[[], Any], unsafe: bool, diff_only: bool) -> Any:
+    """``--fix`` / ``--diff``: plan the fixes of ``report``'s findings; with ``diff_only`` print
+    them as a diff and exit (1 when there is something to fix); else write them, lint again
+    (``again()``) when a file changed, say how many findings went, and return the new report."""
+    from . import fix
+
+    def params(rid: str) -> dict:
+        return _rule_params(report.model, rid)
+
+    before = report.findings
+    fixes = fix.plan(report.model, report.findings, params, unsafe=unsafe)
+    for ff in fixes:
+        if ff.error:
+            click.echo(f"gitops-kit: not fixed: {ff.path}: {ff.error}", err=True)
+    if diff_only:
+        click.echo(fix.diff(report.model, fixes, params), nl=False)
+        raise SystemExit(0 if not any(f.new_text for f in fixes) else 1)
+    try:
+        written = fix.apply(report.model, fixes)
+    except OSError as exc:
+        raise UsageError(f"--fix wrote nothing: {exc.strerror or exc}") from None
+    for path in written:
+        click.echo(f"fixed {path}", err=True)
+    if written:
+        report = again()
+    left = Counter(f.fingerprint for f in report.findings)
+    fixed = 0
+    for f in before:
+        if left[f.fingerprint]:
+            left[f.fingerprint] -= 1
+        else:
+            fixed += 1
+    click.echo(f"gitops-kit: fixed {fixed} finding(s) in {len(written)} file(s)", err=True)
+    return report
+
+
+def _write_reports(reports: list, fmt: str, targets: list[tuple[str, str]], path_base: str | None) -> None:
+    """Standard output in ``fmt``, then every ``--output`` file; exit 2 (after trying them all)
+    when one cannot be written."""
     from .report import render
 
     stdout_error = None
@@ -208,9 +225,6 @@ def lint(paths: tuple[str, ...], fmt: str, outputs: tuple[str, ...], path_base: 
     _FAST_EXIT = True
     if unwritten:
         raise SystemExit(2)
-    worst = Severity.parse(fail_on)
-    failed = any(f.severity >= worst for one in reports for f in one.findings)
-    raise SystemExit(1 if failed and not exit_zero else 0)
 
 
 def _output_targets(outputs: tuple[str, ...], fmt: str) -> tuple[list[tuple[str, str]], str]:
@@ -340,7 +354,8 @@ def rules(ctx: click.Context, fmt: str, config_file: str | None) -> None:
         return
     width = max(len(r) for r in specs)
     for spec in specs.values():
-        click.echo(f"{spec.id:<{width}}  {str(spec.severity):<7}  {spec.summary}")
+        click.echo(f"{spec.id:<{width}}  {str(spec.severity):<7}  {catalog.CONVENTION_MARK[spec.convention_label]:<10}  "
+                   f"{spec.summary}")
 
 
 @rules.command()

@@ -44,6 +44,20 @@ class Config:
     # origin's URL in the repository's .git/config (read as text, credentials removed), if any:
     # names this repository when neither repo.url nor a layer root does
     git_remote: str | None = None
+    # Whether the repository opted into the seed's conventions (see :func:`opts_in`): when not,
+    # a finding that judges one of them is at most a warning (catalog.severity_override).
+    conventions: bool = True
+    # Why it did or did not, in words (for the run's summary and `rules --format json`).
+    conventions_why: str = "the shipped defaults"
+
+    @property
+    def convention_severity(self) -> Any:
+        """The severity a check gives a finding that judges a convention of the seed layout, in a
+        rule that also reports breakages (its rule file lists the kinds): None (the rule's own)
+        when the repository opted into the conventions, else warning."""
+        from .findings import Severity
+
+        return None if self.conventions else Severity.WARNING
 
     @property
     def tier_label(self) -> str:
@@ -201,6 +215,7 @@ def load(root: Path, explicit: Path | None = None) -> Config:
         positions = user
         data = merge(data, yamlio.plain(user, str_keys=True))
     cfg = Config(data=data, path=rel, positions=positions)
+    cfg.conventions, cfg.conventions_why = opts_in(root, rel, data)
     if not cfg.repo_url:
         from .adopt import read_git  # .git/config as text, only from a real .git directory
 
@@ -213,6 +228,44 @@ def load(root: Path, explicit: Path | None = None) -> Config:
         if not target.exists():
             raise UsageError(f"crds: {entry!r} does not exist", cfg.path, cfg.pos_of("crds", i))
     return cfg
+
+
+def opts_in(root: Path, config_path: str | None, data: dict[str, Any]) -> tuple[bool, str]:
+    """Whether the repository at ``root`` opted into the seed's conventions, and why (or why not).
+
+    It did when it has a configuration file (``.gitops-kit.yaml``, which ``init`` and ``adopt``
+    write, or one given with ``--config``), or when it uses the seed's layout: a layer root of the
+    configuration (``argo/root-bootstrap.yaml``, ``argo/root-platform.yaml``, ``argo/root-apps.yaml``
+    when no file configures them) exists, or a layer directory (``argo/bootstrap/``,
+    ``argo/platform/``, ``argo/apps/``) holds a YAML file at any depth. The directories count as
+    well as the roots so that a seed repository whose roots were deleted keeps its errors (the
+    missing roots among them). Without a configuration the layers are always the shipped ones.
+    """
+    if config_path is not None:
+        return True, f"configuration {config_path}"
+    for item in data.get("layers") or []:
+        rel = str(item.get("root") or "").strip("/")
+        if rel and (root / rel).is_file():
+            return True, f"seed layout: {rel}"
+    for item in data.get("layers") or []:
+        rel = str(item.get("dir") or "").strip("/")
+        found = _yaml_below(root / rel) if rel else None
+        if found is not None:
+            return True, f"seed layout: {rel}/{found}"
+    return False, "no .gitops-kit.yaml and not the seed layout (no argo/root-<layer>.yaml, nothing in argo/<layer>/)"
+
+
+def _yaml_below(folder: Path) -> str | None:
+    """A YAML file somewhere below ``folder`` (its path relative to it), or None. Links are not
+    followed (the repository's walk does not follow them either)."""
+    if folder.is_symlink() or not folder.is_dir():
+        return None
+    for here, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(here, d)))
+        for name in sorted(files):
+            if name.endswith((".yaml", ".yml")) and not os.path.islink(os.path.join(here, name)):
+                return os.path.relpath(os.path.join(here, name), folder).replace(os.sep, "/")
+    return None
 
 
 # A configuration file is a few kilobytes; anything near this is not one (and is not read whole).

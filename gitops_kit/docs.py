@@ -33,9 +33,30 @@ def _example_block(example: Example) -> str:
     return "\n\n".join(out)
 
 
+OPT_IN = ("a repository opts into them with a .gitops-kit.yaml (`gitops-kit adopt --write` or `init`) "
+          "or by using the seed's layout (argo/root-<layer>.yaml, argo/<layer>/)")
+
+
+def convention_text(spec: RuleSpec) -> str:
+    """Whether the rule's findings judge a convention of the seed layout (an opinion, at most a
+    warning where the repository has not opted in) or something that breaks, in Markdown."""
+    if spec.convention:
+        return ("Convention: **yes**. Its findings judge a convention of the seed layout, not something that "
+                f"breaks a sync or loses data: they are at most warnings until {OPT_IN}.")
+    if not spec.kinds:
+        return ("Convention: **no**. Its findings are about something that breaks a sync, loses data or "
+                "leaks it: their severity does not depend on opting into the seed's conventions.")
+    conv = [f"- `{k.name}`: {k.what}" for k in spec.kinds if k.convention]
+    rest = [f"- `{k.name}`: {k.what}" for k in spec.kinds if not k.convention]
+    return "\n".join([f"Convention: **partly**. At most warnings until {OPT_IN}:", "", *conv, "",
+                      "At the rule's severity everywhere:", "", *rest])
+
+
 def explain_rule(spec: RuleSpec) -> str:
-    """Markdown for one rule: summary, why, fix, parameters, one failing and one passing example."""
+    """Markdown for one rule: summary, convention or not, why, fix, parameters, one failing and one
+    passing example."""
     parts = [f"## {spec.id}", "", f"**{spec.summary}** (default severity: {spec.severity})", "",
+             convention_text(spec), "",
              "### Why is this bad?", "", spec.why, "", "### How to fix", "", spec.fix, ""]
     if spec.params:
         parts += ["### Parameters", ""]
@@ -54,9 +75,13 @@ def explain_rule(spec: RuleSpec) -> str:
 def rules_markdown(specs: dict[str, RuleSpec]) -> str:
     """docs/rules.md: an index table and every rule's page."""
     lines = ["# gitops-kit rules", "", "Generated from `rules/*.yaml` by `python -m gitops_kit.docs`; "
-             "do not edit by hand.", "", "| id | severity | summary |", "|---|---|---|"]
+             "do not edit by hand.", "",
+             "Convention: whether a rule's findings judge a convention of the seed layout (yes, or partly: some "
+             "kinds of finding) rather than what breaks a sync or loses data; those are at most warnings until "
+             f"{OPT_IN}.", "",
+             "| id | severity | convention | summary |", "|---|---|---|---|"]
     for spec in specs.values():
-        lines.append(f"| [{spec.id}](#{spec.id}) | {spec.severity} | {spec.summary} |")
+        lines.append(f"| [{spec.id}](#{spec.id}) | {spec.severity} | {spec.convention_label} | {spec.summary} |")
     lines.append("")
     for spec in specs.values():
         lines.append(explain_rule(spec))

@@ -65,14 +65,10 @@ def params_for(spec: catalog.RuleSpec, model: RepoModel) -> dict[str, Any]:
     return merge(dict(spec.params), dict(user))
 
 
-# Relative cost of the checks on a large repository (milliseconds on the 1000-app benchmark corpus,
-# serial, first run included); used only to order the two-process run, costliest first.
-_COST = {"plaintext_secret": 75, "schema": 85, "node_tier": 54, "topology_spread": 28, "retain_policy": 23,
-         "network_policy": 22, "schema_unknown": 21, "avp_placeholder": 16, "layout": 15, "deprecated_api": 10,
-         "kustomize_namespace": 9, "helm_pattern": 8, "app_health_check": 8, "yaml_syntax": 6}
-# Checks that share an index built on first use (the schema set and its targets; bundle
-# ownership) run in the same process, so that it is built once.
-_TOGETHER = (frozenset({"schema", "schema_unknown"}), frozenset({"node_tier", "network_policy", "resource_quota"}))
+# What a check module may declare for the two-process run (the engine names no check):
+# ``COST``, its milliseconds on the 1000-app benchmark corpus (costliest first; default below),
+# and ``SHARED_FACTS``, the model functions whose memoised answers other checks read too.
+_DEFAULT_COST = 3
 PARALLEL_MIN_FILES = model_threshold  # one threshold for the whole tool (gitops_kit.model)
 
 
@@ -97,30 +93,38 @@ def _run_checks(model: RepoModel, jobs: list[tuple[catalog.RuleSpec, dict, str |
 
 def _run_forked(model: RepoModel, jobs: list[tuple[catalog.RuleSpec, dict, str | None]]
                 ) -> tuple[list[Finding], list[str]]:
-    """Run the checks on both cores (see parallel.share), costliest first; the findings come
-    back in the order of the checks, whichever core ran them."""
-    units: list[list[tuple[catalog.RuleSpec, dict, str | None]]] = []
-    grouped: dict[int, list[tuple[catalog.RuleSpec, dict, str | None]]] = {}
-    for job in jobs:
-        group = next((i for i, checks_ in enumerate(_TOGETHER) if job[0].check in checks_), None)
-        if group is None:
-            units.append([job])
-        else:
-            grouped.setdefault(group, []).append(job)
-    units.extend(grouped.values())
-
-    def cost(unit: list[tuple[catalog.RuleSpec, dict, str | None]]) -> int:
-        return sum(_COST.get(job[0].check, 3) for job in unit)
-
-    units.sort(key=lambda u: (-cost(u), u[0][0].id))
-    done = parallel.share(units, lambda unit: _run_checks(model, unit, tick=False), weight=len)
-    place = {id(job): i for i, job in enumerate(jobs)}
+    """Run the checks on both cores (see parallel.share), costliest first, once the facts several
+    of them read are built (a forked process sees them copy-on-write); the findings come back in
+    the order of the checks, whichever core ran them."""
+    _build_shared_facts(model, jobs)
+    order = sorted(jobs, key=lambda job: (-_cost(job[0]), job[0].id))
+    done = parallel.share(order, lambda job: _run_checks(model, [job], tick=False))
+    by_job = {id(job): result for job, result in zip(order, done)}
     raw: list[Finding] = []
     crashed: list[str] = []
-    for _, (unit_raw, unit_crashed) in sorted(zip(units, done), key=lambda pair: place[id(pair[0][0])]):
-        raw.extend(unit_raw)
-        crashed.extend(unit_crashed)
+    for job in jobs:
+        job_raw, job_crashed = by_job[id(job)]
+        raw.extend(job_raw)
+        crashed.extend(job_crashed)
     return raw, crashed
+
+
+def _cost(spec: catalog.RuleSpec) -> int:
+    return int(getattr(checks.module(spec.check), "COST", _DEFAULT_COST))
+
+
+def _build_shared_facts(model: RepoModel, jobs: list[tuple[catalog.RuleSpec, dict, str | None]]) -> None:
+    """Each ``SHARED_FACTS`` function of the checks to run, called once on ``model`` (it memoises
+    its answer). A fact that fails to build is left to the checks, which report the crash."""
+    built: set[int] = set()
+    for spec, _, _ in jobs:
+        for fact in getattr(checks.module(spec.check), "SHARED_FACTS", ()):
+            if id(fact) not in built:
+                built.add(id(fact))
+                try:
+                    fact(model)
+                except Exception:  # the check that needs it crashes in its turn, reported as such
+                    pass
 
 
 def _parallel_ok(model: RepoModel) -> bool:
@@ -130,7 +134,7 @@ def _parallel_ok(model: RepoModel) -> bool:
 def run(model: RepoModel, rules: list[catalog.RuleSpec]) -> Result:
     """Run ``rules`` over ``model``; apply suppressions; report unused or unexplained ones."""
     ran = [spec.id for spec in rules]
-    jobs = [(spec, params_for(spec, model), model.config.rule_settings(spec.id).get("severity"))
+    jobs = [(spec, params_for(spec, model), catalog.severity_override(spec, model.config))
             for spec in rules if spec.check != SUPPRESSION]
     progress.phase("checking rules", len(jobs))
     raw, crashed = _run_forked(model, jobs) if _parallel_ok(model) else _run_checks(model, jobs)
@@ -146,9 +150,23 @@ def run(model: RepoModel, rules: list[catalog.RuleSpec]) -> Result:
         known = set(catalog.load())
         for hit in _suppression_hits(sups, known, set(ran), partial=model.focus is not None):
             kept.append(_stamp(spec, hit, model, override))
-    kept = link_causes(kept)
+    kept = focused(model, link_causes(kept))
     kept.sort(key=Finding.sort_key)
     return Result(kept, ran, dropped, crashed, secret_paths)
+
+
+def focused(model: RepoModel, findings: list[Finding]) -> list[Finding]:
+    """THE focus decision: the findings a focused run (``model.focus``) reports, by
+    :func:`in_scope`; every finding in an unfocused run. Applied after the checks (which read
+    the whole repository, and skip only what ``model.relevant`` rules out), suppressions and
+    cause links, so that these see what a full run sees. A missing-object finding counts for
+    an app with any focused path in its bundle (a staged deletion, a rendered file): the
+    library's caller narrows that to the deletions it knows of (:func:`apps_of_deleted`)."""
+    if model.focus is None:
+        return findings
+    only = set(model.focus)
+    near = apps_of_deleted(model, sorted(only))
+    return [f for f in findings if in_scope(f, only, near)]
 
 
 def link_causes(findings: list[Finding]) -> list[Finding]:
@@ -186,7 +204,7 @@ def apps_of_deleted(model: RepoModel, deleted: list[str]) -> frozenset[str]:
     """The apps whose Application file or bundle holds one of the ``deleted`` paths."""
     if not deleted:
         return frozenset()
-    from .checks._workloads import bundle_of_path, bundle_owners
+    from .model.ownership import bundle_of_path, bundle_owners
 
     owners = bundle_owners(model)
     out = set()
@@ -213,7 +231,7 @@ def in_scope(finding: Finding, only: set[str], deleted_apps: frozenset[str] = fr
 
 
 def _covered(path: str, only: set[str]) -> bool:
-    return path in only or any(path.startswith(d + "/") for d in only)
+    return path in only or any(path.startswith(d + "/") or d in ("", ".") for d in only)
 
 
 def _suppression_hits(sups: list[suppress.Suppression], known: set[str], ran: set[str], partial: bool = False):

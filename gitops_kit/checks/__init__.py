@@ -41,4 +41,10 @@ CheckFn = Callable[[Any, dict[str, Any]], Iterable[Any]]
 
 def get(name: str) -> CheckFn:
     """The check function registered as ``name``."""
-    return importlib.import_module(REGISTRY[name]).check
+    return module(name).check
+
+
+def module(name: str) -> Any:
+    """The module of the check registered as ``name`` (its ``COST`` and ``SHARED_FACTS``, when
+    it declares them, tell the engine how to run it on two cores)."""
+    return importlib.import_module(REGISTRY[name])

@@ -53,7 +53,7 @@ def filled_later(value: str, avp_annotated: bool = False) -> bool:
 def invalid_base64(model: RepoModel) -> Iterator[Hit]:
     """Every string value of a v1 Secret's ``data`` that the API server would reject."""
     for obj in model.kind("Secret"):
-        if obj.api_version != "v1" or not model.in_focus(obj.path):
+        if obj.api_version != "v1":
             continue
         data = obj.data.get("data")
         if not isinstance(data, YMap):

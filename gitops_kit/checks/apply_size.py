@@ -34,8 +34,8 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
         for src in app.sources:
             objects = k.delivered(model, app, src)
             for obj in objects or ():
-                if not (model.in_focus(app.path) or model.in_focus(obj.path)):
-                    continue
+                if not model.relevant(app.path, obj.path):
+                    continue  # measuring an object costs: a focused run measures what it can report
                 size = _size(obj, limit, sizes)
                 if size is None or size <= limit:
                     continue

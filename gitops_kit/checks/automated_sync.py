@@ -20,15 +20,13 @@ Pos = tuple[int, int]
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     required = params["require"]
     for app in model.applications:
-        if not model.in_focus(app.path):
-            continue
         spec = app.obj.spec
         if spec is None:
             continue  # no spec at all: the schema rule's business, not this one's
         yield from _judge(app.path, f"Application {app.name!r}", app.name, app.obj.identity(), spec,
                           app.obj.pos, required)
     for obj in model.kind("ApplicationSet"):
-        if not obj.api_version.startswith("argoproj.io/") or obj.patch or not model.in_focus(obj.path):
+        if not obj.api_version.startswith("argoproj.io/") or obj.patch:
             continue
         spec = obj.data.get("spec")
         template = spec.get("template") if isinstance(spec, YMap) else None

@@ -51,11 +51,10 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     loaded: dict[Any, _Chart | None] = {}
     max_unread = int(params.get("max_unread_per_source", 20))
     for app in model.applications:
-        yield from judge_app(model, app, loaded, max_unread, focus=True)
+        yield from judge_app(model, app, loaded, max_unread)
 
 
-def judge_app(model: RepoModel, app: Application, loaded: dict[Any, Any], max_unread: int,
-              focus: bool = False) -> Iterator[Hit]:
+def judge_app(model: RepoModel, app: Application, loaded: dict[Any, Any], max_unread: int) -> Iterator[Hit]:
     """The rule's judgement of every chart ``app`` deploys whose chart is cached (``loaded``: the
     charts read so far, shared between calls). check-update calls it on the head's model."""
     from .. import charts
@@ -64,7 +63,7 @@ def judge_app(model: RepoModel, app: Application, loaded: dict[Any, Any], max_un
     for src, ref in charts.chart_refs(model, app):
         if src is None:
             continue  # an umbrella dependency: judged with its umbrella below
-        if focus and not _in_focus(model, app, src):
+        if not _relevant(model, app, src):
             continue
         chart = _load(ref, loaded)
         if chart is None:
@@ -91,12 +90,14 @@ class _Where:
         return self.app.path, (src.pos("chart") if src is not None and "chart" in src.data else self.app.obj.pos)
 
 
-def _in_focus(model: RepoModel, app: Application, src: AppSource) -> bool:
-    if model.focus is None or model.in_focus(app.path):
+def _relevant(model: RepoModel, app: Application, src: AppSource) -> bool:
+    """Whether a finding about the source's values can be reported (they stand in the
+    Application or its value files): loading a chart costs, so a focused run skips the rest."""
+    if model.relevant(app.path):
         return True
     from ..model.values import value_files
 
-    return any(vf.rel is not None and model.in_focus(vf.rel) for vf in value_files(model, app, src))
+    return model.relevant(*(vf.rel for vf in value_files(model, app, src) if vf.rel is not None))
 
 
 def _load(ref: Any, loaded: dict[Any, _Chart | None]) -> _Chart | None:
@@ -254,7 +255,7 @@ def _umbrellas(model: RepoModel, app: Application, loaded: dict[Any, _Chart | No
 
     for src in app.sources:
         chart_dir = _chart_dir(model, src)
-        if chart_dir is None or not _in_focus(model, app, src):
+        if chart_dir is None or not _relevant(model, app, src):
             continue
         chart_yaml = model.files.get(f"{chart_dir}/Chart.yaml" if chart_dir else "Chart.yaml")
         own = model.files.get(f"{chart_dir}/values.yaml" if chart_dir else "values.yaml")

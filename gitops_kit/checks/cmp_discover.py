@@ -47,8 +47,6 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
             for plugin in plugins:
                 if plugin.kind in ("", "find.command"):
                     continue
-                if not (model.in_focus(plugin.path) or model.in_focus(app.path)):
-                    continue
                 if not explicit:
                     if deps and _matches(model, plugin, directory):
                         yield from _too_wide(model, plugin, app, directory, deps, order)

@@ -1,5 +1,7 @@
 """helm-pattern: each Helm bundle uses one pattern, every chart version is pinned exactly, and
-every ``$ref`` value file has its ``ref:`` source.
+every ``$ref`` value file has its ``ref:`` source. The bundle pattern and the version pins are
+conventions (at most warnings in a repository that has not opted into them); a ``$ref`` without
+its source breaks the render.
 
 Only charts pulled from a chart repository have a version to pin. A chart loaded from this
 repository is not judged: a Chart.yaml dependency whose ``repository`` is empty (``charts/<name>``)
@@ -13,9 +15,12 @@ from typing import Any, Iterator
 
 from ..findings import Hit, show
 from ..model import KUSTOMIZATION_FILES, RepoModel
-from ..model.values import is_build_env
+from ..model.values import is_build_env, ref_source
 from ..yamlio import YMap, YSeq
 from ._apps import version_problem
+
+# Milliseconds on the 1000-app benchmark corpus (serial): orders the engine's two-process run.
+COST = 8
 
 
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
@@ -35,7 +40,7 @@ def _ambiguous(model: RepoModel) -> Iterator[Hit]:
         if kust is not None:
             yield Hit(kust, (1, 1), f"{directory}/ holds both Chart.yaml and {kust.rsplit('/', 1)[-1]}: the "
                       f"{model.config.avp_plugin} plugin renders only one of them, so which one deploys is ambiguous",
-                      app=name, key=f"{directory}:ambiguous")
+                      app=name, key=f"{directory}:ambiguous", severity=model.config.convention_severity)
 
 
 def _chart_sources(model: RepoModel) -> Iterator[Hit]:
@@ -49,14 +54,14 @@ def _chart_sources(model: RepoModel) -> Iterator[Hit]:
             if "targetRevision" not in source.data:
                 yield Hit(app.path, source.data.key_pos("chart"), f"Application {app.label}: chart {chart!r} has no "
                           "targetRevision, so any sync may pull a new chart version; pin an exact version",
-                          app=app.name or None, key=key)
+                          app=app.name or None, key=key, severity=model.config.convention_severity)
                 continue
             rev = source.target_revision
             problem = version_problem(rev)
             if problem is not None:
                 yield Hit(app.path, source.pos("targetRevision"), f"Application {app.label}: chart {chart!r} "
                           f"targetRevision {show(rev)} is not an exact version ({problem})", app=app.name or None,
-                          key=key)
+                          key=key, severity=model.config.convention_severity)
 
 
 def _version_files(model: RepoModel) -> Iterator[Hit]:
@@ -82,12 +87,14 @@ def _version_files(model: RepoModel) -> Iterator[Hit]:
                 key = f"{path}:{doc.index}:{field}:{name if isinstance(name, str) else i}"
                 if "version" not in entry:
                     yield Hit(path, entries.item_pos(i), f"{what} {shown} has no version, so every render may pull "
-                              "a new chart version; pin an exact version", app=app, key=key)
+                              "a new chart version; pin an exact version", app=app, key=key,
+                              severity=model.config.convention_severity)
                     continue
                 problem = version_problem(entry["version"])
                 if problem is not None:
                     yield Hit(path, entry.value_pos("version"), f"{what} {shown} version {show(entry['version'])} "
-                              f"is not an exact version ({problem})", app=app, key=key)
+                              f"is not an exact version ({problem})", app=app, key=key,
+                              severity=model.config.convention_severity)
 
 
 def is_local_chart(repository: Any) -> bool:
@@ -103,14 +110,12 @@ def is_local_chart(repository: Any) -> bool:
 
 def _refs(model: RepoModel) -> Iterator[Hit]:
     for app in model.applications:
-        refs = {s.ref for s in app.sources if s.ref}
         for source in app.sources:
             for value_file, pos in source.value_files():
-                if not value_file.startswith("$") or is_build_env(value_file):
+                if not value_file.startswith("$") or is_build_env(value_file) \
+                        or ref_source(app, value_file) is not None:
                     continue
                 name = value_file[1:].split("/", 1)[0]
-                if name in refs:
-                    continue
                 if not name:
                     why = "names no ref source after the $"
                 elif app.multi_source:

@@ -286,16 +286,16 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
             run.retagged.update(_retagged_by_app_source(src.get("kustomize")))
     for kind in POD_SPEC_PATHS:
         for obj in model.kind(kind):
-            if model.in_focus(obj.path):
+            if model.relevant(obj.path):
                 yield from _object(run, obj)
     yield from _values_files(run, {id(data) for _, data in kustomizations})
     lines_of: dict[str, s.SourceLines] = {}
     for path, data in kustomizations:
-        if model.in_focus(path):
+        if model.relevant(path):
             lines = lines_of.setdefault(path, s.SourceLines(model.files[path].text))
             yield from _kustomization(run, path, data, lines)
     for app in model.applications:
-        if model.in_focus(app.path):
+        if model.relevant(app.path):
             lines = lines_of.setdefault(app.path, s.SourceLines(app.obj.file.text))
             yield from _application(run, app, lines)
 
@@ -345,7 +345,7 @@ def _values_files(run: _Run, kustomization_docs: set[int]) -> Iterator[Hit]:
     model = run.model
     helm_prefix = model.config.helm_dir + "/"
     for path, sf in model.files.items():
-        if not path.startswith(helm_prefix) or path.rsplit("/", 1)[-1] in HELM_META or not model.in_focus(path):
+        if not path.startswith(helm_prefix) or path.rsplit("/", 1)[-1] in HELM_META or not model.relevant(path):
             continue
         text = sf.text or ""
         if "\\" not in text and "mage" not in text and "tag" not in text:

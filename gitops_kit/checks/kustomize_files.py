@@ -28,8 +28,11 @@ from ..findings import Hit
 from ..model import KUSTOMIZATION_FILES, RepoModel
 from ..model.kustomize import Ref, documents, refs
 from ..model.kustomize import target as _target
+from ..model.paths import gitignored
 
 Pos = tuple[int, int]
+
+
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     docs = documents(model)
     if not docs:
@@ -46,7 +49,7 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
             if any(target.startswith(m + "/") for m in missing):
                 continue  # under a missing chartHome: that entry is the one to fix
             problem = _problem(model, entered, target, ref)
-            if problem is None or (problem == MISSING and _gitignored(model, target)):
+            if problem is None or (problem == MISSING and gitignored(model, target)):
                 continue
             missing.append(target)
             shown = target or "the repository root"
@@ -81,41 +84,6 @@ def _problem(model: RepoModel, entered: set[str], target: str, ref: Ref) -> str 
 
 
 MISSING = "does not exist in the repository"
-_GITIGNORE_LIMIT = 64 << 10
-
-
-def _gitignore(model: RepoModel, directory: str) -> list[str]:
-    """The patterns of ``directory``'s .gitignore, when the walk saw one (negations left out:
-    a path they re-include is judged as usual)."""
-    memo = model.memo.setdefault("kustomize_files_gitignore", {})
-    if directory in memo:
-        return memo[directory]
-    rel = f"{directory}/.gitignore" if directory else ".gitignore"
-    patterns: list[str] = []
-    if rel in model.all_files:
-        from ..model import TooBig, read_bytes
-
-        try:
-            text = read_bytes(str(model.root / rel), _GITIGNORE_LIMIT).decode("utf-8", "replace")
-        except (OSError, TooBig):
-            text = ""
-        for line in text.splitlines():
-            line = line.strip()
-            if line and not line.startswith(("#", "!")):
-                patterns.append(line)
-    memo[directory] = patterns
-    return patterns
-
-
-def _gitignored(model: RepoModel, target: str) -> bool:
-    """Whether a .gitignore of the target's directory or of one above it lists the target."""
-    directory = target
-    while directory:
-        directory = posixpath.dirname(directory)
-        patterns = _gitignore(model, directory)
-        if patterns and discover.matches(target[len(directory) + 1:] if directory else target, patterns):
-            return True
-    return False
 
 
 def _entered(model: RepoModel) -> set[str]:

@@ -112,8 +112,6 @@ def _subjects(model: RepoModel, kpath: str, kpos: tuple[int, int], namespace: st
             origins = accounts.get(name)
             if not origins or ns in origins:
                 continue  # not a ServiceAccount of this build, or one kustomize follows by reference
-            if not (model.in_focus(obj.path) or model.in_focus(kpath)):
-                continue
             yield Hit(obj.path, subject.value_pos("namespace"),
                       f"{obj.kind} {obj.name!r}: subject ServiceAccount {name!r} stays in namespace {ns!r}, while "
                       f"{kpath} moves ServiceAccount {name!r} to {namespace!r} (kustomize's namespace transformer "

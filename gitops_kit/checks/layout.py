@@ -11,17 +11,20 @@ every Application lives in ArgoCD's namespace; every source that reads this repo
 from __future__ import annotations
 
 import posixpath
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 from ..config import LayerSpec
 from ..findings import Hit, Severity, show
-from ..model import Application, AppSource, RepoModel
+from ..model import Application, AppSource, RepoModel, url_key
+from ..model.assemble import implied_repo
 from ..model.ownership import bundle_of_path, parents
 from ..model.values import ref_source, split_ref, value_files
 from ..yamlio import YMap
 from ._apps import Pos, argo_glob, directory_opts, glob_match, name_pos, norm_path, source_includes
+
+# Milliseconds on the 1000-app benchmark corpus (serial): orders the engine's two-process run.
+COST = 15
 
 # A file name that stands for "any child Application a layer may get later".
 PROBE = "new-app.yaml"
@@ -30,6 +33,8 @@ PROBE = "new-app.yaml"
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
     # Each sub-check is a parameter (rules/layout.yaml): a repository that does not follow one of
     # the seed's conventions turns that one off and keeps the others (`gitops-kit adopt` proposes it).
+    # The convention sub-checks (roots, placement, file_names, argocd_namespace: rules/layout.yaml
+    # convention) are at most warnings in a repository that has not opted into the conventions.
     if params.get("roots", True):
         yield from _roots(model)
     if params.get("placement", True) or params.get("file_names", True):
@@ -55,12 +60,12 @@ def _roots(model: RepoModel) -> Iterator[Hit]:
             continue
         if not model.exists(spec.root):
             yield Hit(spec.root, (1, 1), f"root Application of layer {spec.name!r} is missing: {spec.root} does not "
-                      f"exist, so nothing deploys {spec.dir}/", key=f"missing-root:{spec.name}")
+                      f"exist, so nothing deploys {spec.dir}/", key=f"missing-root:{spec.name}", severity=model.config.convention_severity)
             continue
         sf = model.files.get(spec.root)
         if sf is not None and not any(p.fatal for p in sf.problems):  # unreadable: yaml-syntax says so
             yield Hit(spec.root, (1, 1), f"{spec.root} holds no argoproj.io Application: layer {spec.name!r} "
-                      "has no root", key=f"empty-root:{spec.name}")
+                      "has no root", key=f"empty-root:{spec.name}", severity=model.config.convention_severity)
 
 
 def _source_key_pos(app: Application) -> Pos:
@@ -109,7 +114,7 @@ def _root_sources(model: RepoModel, spec: LayerSpec, is_first: bool, root: Appli
         return  # its source is this repository under another URL: _stale_sources names the fix
     if not mine:
         yield Hit(root.path, _source_key_pos(root), f"root {root.label} has no source path in this repository, "
-                  f"so it cannot deploy {spec.dir}/", app=root.name or None, key=f"{ident}:root-source")
+                  f"so it cannot deploy {spec.dir}/", app=root.name or None, key=f"{ident}:root-source", severity=model.config.convention_severity)
         return
     live = [s for s in mine if model.exists(s.path or "")]  # a missing path is reported by _paths_exist
     if not live:
@@ -122,7 +127,7 @@ def _root_sources(model: RepoModel, spec: LayerSpec, is_first: bool, root: Appli
         if is_first:
             want += f" (or {parent or '.'!r} with directory.recurse: true and an include)"
         yield Hit(root.path, s.pos("path"), f"root {root.label} has source path {show(s.path)}, not its layer "
-                  f"directory {want}", app=root.name or None, key=f"{ident}:root-path:{s.index}")
+                  f"directory {want}", app=root.name or None, key=f"{ident}:root-path:{s.index}", severity=model.config.convention_severity)
     if misplaced:
         return  # the path is the fix; coverage details would only repeat it
 
@@ -133,14 +138,14 @@ def _root_sources(model: RepoModel, spec: LayerSpec, is_first: bool, root: Appli
     if renders(probe) is None:
         reason, where = _why_not(live[0], probe)
         yield Hit(root.path, where, f"root {root.label} does not render its layer directory {spec.dir}/: {reason}",
-                  app=root.name or None, key=f"{ident}:root-covers")
+                  app=root.name or None, key=f"{ident}:root-covers", severity=model.config.convention_severity)
     else:
         for child in model.layers[spec.name].apps:
             if renders(child.path) is None:
                 reason, _ = _why_not(live[0], child.path)
                 yield Hit(child.path, name_pos(child), f"Application {child.label} is not deployed by root "
                           f"{root.label}: {reason}", app=child.name or None,
-                          key=f"{child.obj.identity()}:not-rendered")
+                          key=f"{child.obj.identity()}:not-rendered", severity=model.config.convention_severity)
 
     for other in model.config.layers:
         if other.name == spec.name or other.dir == spec.dir:
@@ -151,7 +156,7 @@ def _root_sources(model: RepoModel, spec: LayerSpec, is_first: bool, root: Appli
             if source is not None:
                 yield Hit(root.path, _filter_pos(source), f"root {root.label} also renders {other.dir}/ (layer "
                           f"{other.name!r}): its Applications would sync with layer {spec.name!r} instead of in "
-                          "their own wave", app=root.name or None, key=f"{ident}:reaches:{other.name}")
+                          "their own wave", app=root.name or None, key=f"{ident}:reaches:{other.name}", severity=model.config.convention_severity)
                 break
 
     if is_first:
@@ -160,7 +165,7 @@ def _root_sources(model: RepoModel, spec: LayerSpec, is_first: bool, root: Appli
             hint = _include_hint(model, parent)
             yield Hit(root.path, _filter_pos(live[0]), f"root {root.label} does not bring up {', '.join(missing)}: "
                       f"one kubectl apply of {spec.root} must deploy every layer{hint}",
-                      app=root.name or None, key=f"{ident}:brings-up")
+                      app=root.name or None, key=f"{ident}:brings-up", severity=model.config.convention_severity)
 
 
 def _include_hint(model: RepoModel, parent: str) -> str:
@@ -192,12 +197,12 @@ def _placement(model: RepoModel, placement: bool = True, file_names: bool = True
             if not deployed_by:
                 yield Hit(app.path, name_pos(app), f"Application {app.label} is outside the layer directories "
                           f"({dirs}) and is not a root: no root deploys it", app=app.name or None,
-                          key=f"{ident}:outside")
+                          key=f"{ident}:outside", severity=model.config.convention_severity)
             elif bundle_of_path(model, app.path) is not None:
                 # an app's bundle holds its workload manifests: an Application there is deployed as one of them
                 yield Hit(app.path, name_pos(app), f"Application {app.label} is in an app bundle directory, "
                           f"deployed by Application {deployed_by[0].label} among its manifests: Applications "
-                          f"belong in the layer directories ({dirs})", app=app.name or None, key=f"{ident}:outside")
+                          f"belong in the layer directories ({dirs})", app=app.name or None, key=f"{ident}:outside", severity=model.config.convention_severity)
             continue  # else a child of an app-of-apps: deployed, its parent decides where it lives
         name = app.obj.metadata.get("name")
         if not isinstance(name, str) or not name:
@@ -210,7 +215,7 @@ def _placement(model: RepoModel, placement: bool = True, file_names: bool = True
         base = app.path.rsplit("/", 1)[-1]
         if base not in (f"{name}-app.yaml", f"{name}-app.yml"):
             yield Hit(app.path, name_pos(app), f"Application {name!r} is in {base}, not {name}-app.yaml: the file "
-                      "name must say which app it deploys", app=name, key=f"{ident}:file-name")
+                      "name must say which app it deploys", app=name, key=f"{ident}:file-name", severity=model.config.convention_severity)
 
 
 def _argocd_namespace(model: RepoModel) -> Iterator[Hit]:
@@ -226,12 +231,12 @@ def _argocd_namespace(model: RepoModel) -> Iterator[Hit]:
                 continue
             yield Hit(app.path, meta.value_pos("namespace"), f"Application {app.label} is in namespace "
                       f"{show(value)}, not {one_of}: ArgoCD only reconciles Applications in its own namespace",
-                      app=app.name or None, key=f"{ident}:metadata.namespace")
+                      app=app.name or None, key=f"{ident}:metadata.namespace", severity=model.config.convention_severity)
         else:
             where = app.obj.data.key_pos("metadata") if "metadata" in app.obj.data else app.obj.pos
             yield Hit(app.path, where, f"Application {app.label} has no metadata.namespace: it must be "
                       f"{want!r}, the namespace ArgoCD watches", app=app.name or None,
-                      key=f"{ident}:metadata.namespace")
+                      key=f"{ident}:metadata.namespace", severity=model.config.convention_severity)
 
 
 # --- paths of this repository --------------------------------------------------------------------
@@ -246,58 +251,15 @@ def _ours(model: RepoModel, source: AppSource) -> bool:
     return model.is_this_repo(source.repo_url) and _same_tree(model, source)
 
 
-@dataclass(frozen=True)
-class _Implied:
-    """This repository when neither repo.url nor a layer root names it: the git remote when a
-    source reads it, else the URL (compared loosely) that most sources whose path exists here
-    read; and the revision most of them read."""
-
-    url: str | None
-    revision: str | None
-
-
-def _url_key(url: str) -> str:
-    url = url.strip().rstrip("/")
-    url = url[:-4] if url.endswith(".git") else url
-    url = url.split("://", 1)[-1]
-    if url.startswith("git@") and ":" in url:
-        url = url[4:].replace(":", "/", 1)
-    return url.lower()
-
-
-def _implied(model: RepoModel) -> _Implied:
-    memo = model.memo.get("layout_implied_repo")
-    if memo is None:
-        urls: Counter[str] = Counter()
-        revs: dict[str, Counter[str]] = {}
-        read: set[str] = set()
-        for app in model.applications:
-            for s in app.sources:
-                path = s.path
-                if s.chart is not None or path is None or not s.repo_url or "{{" in s.repo_url:
-                    continue
-                key = _url_key(s.repo_url)
-                read.add(key)
-                if norm_path(path) not in ("", ".") and model.exists(path):
-                    urls[key] += 1
-                    rev = s.target_revision
-                    if isinstance(rev, str) and rev.strip() not in ("", "HEAD"):
-                        revs.setdefault(key, Counter())[rev.strip()] += 1
-        remote = _url_key(model.config.git_remote) if model.config.git_remote else None
-        top = remote if remote in read else urls.most_common(1)[0][0] if urls else None
-        rev = revs[top].most_common(1)[0][0] if top in revs else None
-        memo = model.memo["layout_implied_repo"] = _Implied(top, rev)
-    return memo
-
-
 def _ours_to_check(model: RepoModel, source: AppSource) -> bool:
     """Whether a missing path of ``source`` is this repository's to report. Without repo.url
-    and without a layer root that names it, this repository is the URL most sources whose path
-    exists here read (at the revision they read, or HEAD, or repo.branch)."""
+    and without a layer root that names it, this repository is the model's implied one
+    (:func:`gitops_kit.model.assemble.implied_repo`), at the revision most of its sources read,
+    or HEAD, or repo.branch."""
     if model.repo_url is not None:
         return _ours(model, source)
-    implied = _implied(model)
-    if implied.url is None or not source.repo_url or _url_key(source.repo_url) != implied.url:
+    implied = implied_repo(model)
+    if implied.key is None or not source.repo_url or url_key(source.repo_url) != implied.key:
         return False
     rev = source.target_revision
     return _same_tree(model, source) or (isinstance(rev, str) and rev.strip() == implied.revision)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from ..config import LayerSpec
 from ..findings import CauseKey, Hit, cause_key
 from ..model import Application, RepoModel
 from ._apps import namespace_problem
 
 RULE = "namespace-suffix"
+# A layer without a suffix convention: what namespace_problem then finds is an invalid name.
+_NO_SUFFIXES = LayerSpec("", "", "", "0", 0, 0, (), (), (), None, False)
 
 
 def _key(app: Application) -> str:
@@ -37,5 +40,8 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
         problem = namespace_problem(dest["namespace"], spec)
         if problem is not None:
             label = repr(app.name) if app.name else f"in {app.path}"
+            # an invalid name breaks the sync; a suffix is a convention (rules/namespace-suffix.yaml)
+            invalid = namespace_problem(dest["namespace"], _NO_SUFFIXES) is not None
             yield Hit(app.path, dest.value_pos("namespace"), f"Application {label}: {problem}",
-                      app=app.name or None, key=_key(app))
+                      app=app.name or None, key=_key(app),
+                      severity=None if invalid else model.config.convention_severity)

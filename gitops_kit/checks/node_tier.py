@@ -13,10 +13,18 @@ from typing import Any, Iterator
 
 from ..findings import Hit, Severity, show
 from ..model import Application, RepoModel
+from ..model.ownership import bundle_dirs
 from ..model.values import InlineValues, inline_values
 from ..yamlio import YMap
 from ._workloads import (HELM_META_FILES, TierUse, bundle_of_path, bundle_owners, dotted, helm_dir_files,
                          is_object, kustomize_helm_charts, tier_uses)
+
+# Milliseconds on the 1000-app benchmark corpus (serial): orders the engine's two-process run.
+COST = 54
+
+# Facts other checks read too: the engine builds them before it shares the checks between
+# two processes, so that neither builds them again.
+SHARED_FACTS = (bundle_owners,)
 
 WARN_KINDS = ("Deployment", "StatefulSet")
 
@@ -51,7 +59,6 @@ class _Run:
         self.selected: set[str] = set()  # bundles whose chart values select a tier somewhere
         self.candidates: dict[str, list[Any]] = {}  # bundle -> its values files (fname, SourceFile)
         self._contexts: dict[tuple[int, str | None], _Ctx] = {}
-        self._relevance: dict[str, bool] = {}
 
     def ctx_of(self, app: Application | None, fallback: str | None) -> _Ctx:
         key = (id(app), fallback)  # asked for every object of a bundle: answered once
@@ -76,21 +83,9 @@ class _Run:
                       app=ctx.app, key=key)
 
     def relevant(self, bundle: str | None) -> bool:
-        """In a focused run, only bundles with a file in focus can have findings there.
-        Answered once per bundle: every Application that points at the bundle asks again."""
-        model = self.model
-        if model.focus is None:
-            return True
-        if bundle is None:
-            return False
-        known = self._relevance.get(bundle)
-        if known is None:
-            b = model.bundles.get(bundle)
-            app = self.owners.app(bundle)
-            paths = [sf.path for sf in b.helm_files.values()] + [o.path for o in b.manifests] if b else []
-            known = self._relevance[bundle] = (any(model.in_focus(p) for p in paths)
-                                               or (app is not None and model.in_focus(app.path)))
-        return known
+        """Whether findings in the bundle's files can be reported (its values files are judged
+        together: whether any selects a tier)."""
+        return bundle is not None and self.model.relevant(*bundle_dirs(self.model, bundle, existing=False))
 
     def bundle_values(self) -> Iterator[Hit]:
         """Values files and kustomize valuesInline: the chart's own placement."""
@@ -122,7 +117,7 @@ class _Run:
         model, label = self.model, self.label
         for app in model.applications:
             bundle = self.owners.bundle(app)
-            if not (model.in_focus(app.path) or self.relevant(bundle)):
+            if not (model.relevant(app.path) or self.relevant(bundle)):
                 continue
             ctx = self.ctx_of(app, None)
             for src in app.sources:
@@ -143,7 +138,7 @@ class _Run:
         for obj in model.objects:
             if (obj.path, obj.doc) in self.seen or (obj.kind == "Application" and obj.group == "argoproj.io"):
                 continue
-            if not model.in_focus(obj.path):
+            if not model.relevant(obj.path):
                 continue  # its findings are its own file's
             bundle = bundle_of_path(model, obj.path)
             ctx = self.ctx_of(self.owners.app(bundle), bundle) if bundle else _Ctx(None, None, None)

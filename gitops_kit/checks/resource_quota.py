@@ -10,18 +10,20 @@ from typing import Any, Iterator
 
 from ..findings import Hit, show
 from ..model import K8sObject, RepoModel
+from ..model.ownership import bundle_dirs
 from ..yamlio import YMap
-from ._focus import bundle_dirs, bundle_in_focus
 from ._workloads import bundle_of_path, bundle_owners, by_namespace, owned_namespaces
 from .namespace_suffix import namespace_causes
 
+# Facts other checks read too: the engine builds them before it shares the checks between
+# two processes, so that neither builds them again.
+SHARED_FACTS = (bundle_owners,)
+
 
 def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
-    # findings stand at the Application: a focused run judges the Applications in focus and those
-    # with a focused file (a staged deletion included) in their bundle
+    # findings stand at the Application, related to the bundle where the quota belongs
     owners = bundle_owners(model)
-    judged = [o for o in owned_namespaces(model)
-              if model.in_focus(o.app.path) or bundle_in_focus(model, owners.bundle(o.app))]
+    judged = owned_namespaces(model)
     if not judged:
         return
     quotas = [o for o in model.kind("ResourceQuota") if o.api_version == "v1"]

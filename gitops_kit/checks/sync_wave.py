@@ -1,5 +1,7 @@
 """sync-wave: waves are quoted integers, roots sit at their layer's wave, children inside their
-layer's band, and configured orderings (``apps.<app>.after``) hold."""
+layer's band, and configured orderings (``apps.<app>.after``) hold. The bands and orderings are
+conventions (at most warnings in a repository that has not opted into them); a wave that is not
+a quoted integer breaks the sync."""
 
 from __future__ import annotations
 
@@ -54,11 +56,11 @@ def check(model: RepoModel, params: dict[str, Any]) -> Iterator[Hit]:
             if number != int(spec.wave):
                 yield Hit(app.path, app.wave_pos(), f"root {app.label} has {shown}, but the root of layer "
                           f"{spec.name!r} syncs at wave \"{spec.wave}\"", app=app.name or None,
-                          key=f"{ident}:root-wave")
+                          key=f"{ident}:root-wave", severity=model.config.convention_severity)
         elif not spec.wave_min <= number <= spec.wave_max:
             yield Hit(app.path, app.wave_pos(), f"Application {app.label} has {shown}, outside the band "
                       f"{spec.wave_min}..{spec.wave_max} of layer {spec.name!r}", app=app.name or None,
-                      key=f"{ident}:band")
+                      key=f"{ident}:band", severity=model.config.convention_severity)
     yield from _ordering(model, waves)
 
 
@@ -84,7 +86,8 @@ def _ordering(model: RepoModel, waves: dict[int, int | None]) -> Iterator[Hit]:
                 continue  # a root, not an app: the layer waves order roots
             if dep is None:
                 yield Hit(app.path, app.wave_pos(), f"Application {name!r} must come after {dep_name!r} (config "
-                          f"apps.{name}.after), but no Application {dep_name!r} exists", app=name, key=key)
+                          f"apps.{name}.after), but no Application {dep_name!r} exists", app=name, key=key,
+                          severity=model.config.convention_severity)
                 continue
             if app.layer not in order or dep.layer not in order:
                 continue  # outside the layers: layout reports it
@@ -92,10 +95,11 @@ def _ordering(model: RepoModel, waves: dict[int, int | None]) -> Iterator[Hit]:
             if theirs > mine:
                 yield Hit(app.path, app.wave_pos(), f"Application {name!r} (layer {app.layer!r}) must come after "
                           f"{dep_name!r}, which is in the later layer {dep.layer!r}", app=name, key=key,
-                          related=((dep.path, dep.wave_pos()),))
+                          related=((dep.path, dep.wave_pos()),), severity=model.config.convention_severity)
             elif theirs == mine:
                 a, d = waves.get(id(app)), waves.get(id(dep))
                 if a is not None and d is not None and a <= d:
                     yield Hit(app.path, app.wave_pos(), f"Application {name!r} has sync-wave {a}, not after "
                               f"{dep_name!r} (wave {d}) in layer {app.layer!r}: give it a higher wave",
-                              app=name, key=key, related=((dep.path, dep.wave_pos()),))
+                              app=name, key=key, related=((dep.path, dep.wave_pos()),),
+                              severity=model.config.convention_severity)

@@ -36,7 +36,8 @@ from .types import (  # noqa: F401 - the public names of the model, importable f
     SourceFile,
     _app_of_path,
     _norm,
-    _norm_url,
+    strip_credentials,
+    url_key,
     is_kustomization,
 )
 
@@ -117,6 +118,23 @@ def read_bytes(path: str, limit: int | None = None) -> bytes:
         return data
     finally:
         os.close(fd)
+
+
+def read_text(model: RepoModel, rel: str, limit: int) -> str | None:
+    """The text of a walked file the model does not parse (a ``.gitignore``), or None when the
+    walk did not see it, a link takes it outside the repository, it is over ``limit`` bytes or
+    it cannot be read. The one way a fact reads a file besides the parse."""
+    from ..safepaths import inside
+
+    if rel not in model.all_files:
+        return None
+    path = os.path.join(model.root, rel)
+    if not inside(model.root, path):
+        return None
+    try:
+        return read_bytes(path, limit).decode("utf-8", "replace")
+    except (OSError, TooBig):
+        return None
 
 
 def _read(path: str, rel: str, limit: int | None) -> tuple[SourceFile | discover.Skipped, bytes | None]:

@@ -4,14 +4,17 @@ parallel or cached; nothing here reads a file."""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from .. import discover
 from ..config import Config
 from ..yamlio import YMap, YSeq
 from .kustomize import patch_targets
 from .types import (KUSTOMIZATION_FILES, Application, AppSource, Bundle, K8sObject, Layer, RepoModel, SourceFile,
-                    is_kustomization)
+                    _norm, is_kustomization, strip_credentials, url_key)
 
 
 def assemble(root: Path, config: Config, files: dict[str, SourceFile], walked: discover.Walk) -> RepoModel:
@@ -114,6 +117,113 @@ def _repo_url(config: Config, layers: dict[str, Layer]) -> str | None:
     if first_root is not None and first_root.sources:
         return first_root.sources[0].repo_url
     return config.repo_url
+
+
+@dataclass(frozen=True)
+class ImpliedRepo:
+    """This repository's URL as its Applications read it: for when neither repo.url nor a layer
+    root names it (``model.repo_url`` is None), and for ``adopt``, which proposes repo.url."""
+
+    url: str | None  # spelled as most sources spell it (no credentials); None: nothing points here
+    revision: str | None  # the revision most sources of that URL read (not HEAD)
+    from_remote: bool  # the git remote, which a source reads
+    # url_key -> the sources whose path exists here (and ApplicationSet git URLs) that read it
+    votes: Counter = field(default_factory=Counter)
+
+    @property
+    def key(self) -> str | None:
+        return url_key(self.url) if self.url is not None else None
+
+
+def implied_repo(model: RepoModel, remote: str | None = None) -> ImpliedRepo:
+    """The git remote (``remote``; default ``config.git_remote``, "" for none) when a source reads it, else
+    the URL (compared by :func:`url_key`) that most sources whose path exists here read, counting
+    the git URLs of ApplicationSets; and the revision most of them read. Memoised per remote."""
+    remote = remote if remote is not None else model.config.git_remote
+    memo = model.memo.setdefault("implied_repo", {})
+    found = memo.get(remote)
+    if found is None:
+        found = memo[remote] = _implied_repo(model, remote)
+    return found
+
+
+def _implied_repo(model: RepoModel, remote: str | None) -> ImpliedRepo:
+    votes: Counter[str] = Counter()
+    spellings: Counter[tuple[str, str]] = Counter()
+    revisions: dict[str, Counter[str]] = {}
+    read: set[str] = set()
+
+    def vote(url: str, revision: Any) -> None:
+        key = url_key(url)
+        votes[key] += 1
+        spellings[(key, strip_credentials(url))] += 1
+        if isinstance(revision, str) and revision.strip() not in ("", "HEAD") and "{{" not in revision:
+            revisions.setdefault(key, Counter())[revision.strip()] += 1
+
+    for app in model.applications:
+        for s in app.sources:
+            url = s.repo_url
+            if s.chart is not None or s.path is None or not url or "{{" in url:
+                continue
+            read.add(url_key(url))
+            if _norm(s.path) != "" and model.exists(s.path):  # every repository has a root
+                vote(url, s.target_revision)
+    for url, revision in appset_git_urls(model):
+        read.add(url_key(url))
+        vote(url, revision)
+    remote_key = url_key(remote) if remote else None
+    if remote_key is not None and remote_key in read:
+        top, spelled = remote_key, strip_credentials(remote or "")
+    elif votes:
+        top = votes.most_common(1)[0][0]
+        spelled = None
+    else:
+        return ImpliedRepo(None, None, False, votes)
+    for (key, text), _ in sorted(spellings.items(), key=lambda kv: (-kv[1], kv[0])):
+        if key == top:
+            spelled = text  # the spelling most sources use
+            break
+    rev = revisions[top].most_common(1)[0][0] if top in revisions else None
+    return ImpliedRepo(spelled, rev, top == remote_key, votes)
+
+
+def appset_git_urls(model: RepoModel) -> list[tuple[str, str | None]]:
+    """(repoURL, revision) of every git generator and template source of the ApplicationSets
+    whose URL is written out (not a template parameter)."""
+    out: list[tuple[str, str | None]] = []
+    for obj in model.kind("ApplicationSet"):
+        spec = obj.spec
+        if not obj.api_version.startswith("argoproj.io/") or spec is None:
+            continue
+        stack: list[Any] = [spec.get("generators")]
+        while stack:  # matrix and merge generators nest generators
+            node = stack.pop()
+            if isinstance(node, YSeq):
+                stack.extend(node)
+            elif isinstance(node, YMap):
+                git = node.get("git")
+                if isinstance(git, YMap) and isinstance(git.get("repoURL"), str):
+                    rev = git.get("revision")
+                    out.append((git["repoURL"], rev if isinstance(rev, str) else None))
+                for inner in node.values():
+                    if isinstance(inner, YMap):
+                        stack.append(inner.get("generators"))
+        template = spec.get("template")
+        tspec = template.get("spec") if isinstance(template, YMap) else None
+        if isinstance(tspec, YMap):
+            sources = tspec.get("sources") if isinstance(tspec.get("sources"), YSeq) else [tspec.get("source")]
+            for src in sources:
+                if isinstance(src, YMap) and isinstance(src.get("repoURL"), str) and "chart" not in src:
+                    rev = src.get("targetRevision")
+                    out.append((src["repoURL"], rev if isinstance(rev, str) else None))
+    return [(url, rev) for url, rev in out if "{{" not in url and "${" not in url]
+
+
+def with_repo_url(model: RepoModel, url: str | None) -> RepoModel:
+    """The same repository with ``url`` as this repository's URL (``adopt``: the URL it
+    proposes), so that every fact ("which sources read this repository", value files through
+    ``$ref``) answers for it; the facts memoised for the old URL are not carried over."""
+    return replace(model, repo_url=url, memo={}, _focus_dirs=None)
 
 
 def _bundles(config: Config, files: dict[str, SourceFile], objects: list[K8sObject],

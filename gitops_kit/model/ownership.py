@@ -53,6 +53,15 @@ def bundle_of_path(model: RepoModel, path: str) -> str | None:
     return name
 
 
+def bundle_dirs(model: RepoModel, bundle: str | None, existing: bool = True) -> tuple[str, ...]:
+    """The directories of ``bundle`` (apps/helm/<b>, apps/manifests/<b>): those in the tree, or
+    with ``existing=False`` both (a focused run asks whether a staged deletion lies in one)."""
+    if not bundle:
+        return ()
+    dirs = (f"{model.config.helm_dir}/{bundle}", f"{model.config.manifests_dir}/{bundle}")
+    return tuple(d for d in dirs if model.exists(d)) if existing else dirs
+
+
 def _referenced_bundles(model: RepoModel, app: Application) -> Iterator[str]:
     for src in app.sources:
         path = src.path

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..yamlio import YMap
 
 if TYPE_CHECKING:
-    from . import AppSource
+    from . import AppSource, RepoModel
 
 _MANIFEST = re.compile(r".*\.(?:yaml|yml|json|jsonnet)\Z")
 
@@ -264,3 +264,37 @@ def source_includes(source: AppSource, rel: str) -> bool:
     if exclude is not None and glob_match(exclude, sub):
         return False
     return include is None or glob_match(include, sub)
+
+
+# --- .gitignore ----------------------------------------------------------------------------------
+
+_GITIGNORE_LIMIT = 64 << 10
+
+
+def gitignored(model: RepoModel, path: str) -> bool:
+    """Whether a ``.gitignore`` of the directory of ``path`` (repo-relative) or of one above it
+    lists it: a file generated before a build (a config-management plugin's ``helm template >
+    all.yaml``) rather than one that is missing. Negations are left out (a path they re-include
+    counts as not ignored)."""
+    from ..discover import matches
+
+    directory = path
+    while directory:
+        directory = posixpath.dirname(directory)
+        patterns = _gitignore(model, directory)
+        if patterns and matches(path[len(directory) + 1:] if directory else path, patterns):
+            return True
+    return False
+
+
+def _gitignore(model: RepoModel, directory: str) -> list[str]:
+    """The patterns of ``directory``'s .gitignore (read once per model, at most 64 KiB)."""
+    memo = model.memo.setdefault("gitignore", {})
+    found = memo.get(directory)
+    if found is None:
+        from . import read_text
+
+        text = read_text(model, f"{directory}/.gitignore" if directory else ".gitignore", _GITIGNORE_LIMIT)
+        found = memo[directory] = [line for line in (raw.strip() for raw in (text or "").splitlines())
+                                   if line and not line.startswith(("#", "!"))]
+    return found

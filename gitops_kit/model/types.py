@@ -259,11 +259,12 @@ class RepoModel:
     cache_stale: set[int] = field(default_factory=set)
     cache_fresh: set[str] = field(default_factory=set)  # files the cache did not hold: parsed in this run
     cache_policy: str = ""  # cache.policy of the plaintext-secret settings of this run
-    # The files whose findings are wanted (pre-commit: the committed files), or None for all.
-    # Rules whose findings for a file depend on that file alone may skip the others; every
-    # other rule still reads the whole repository.
+    # The paths whose findings are wanted (pre-commit: the committed files, staged deletions
+    # included; a directory stands for every file below it), or None for all. The engine decides
+    # which findings a focused run reports (engine.in_scope); the checks still read the whole
+    # repository, and may skip only what :meth:`relevant` says cannot be reported.
     focus: frozenset[str] | None = None
-    _focus_dirs: tuple | None = None
+    _focus_dirs: tuple | None = None  # (focus, its directory prefixes, its ancestors): see relevant
     # Indexes derived from the model that several checks share (built once, by the first to ask).
     memo: dict[str, Any] = field(default_factory=dict)
 
@@ -277,7 +278,7 @@ class RepoModel:
             yield from self.by_kind.get(kind, ())
 
     def is_this_repo(self, url: str | None) -> bool:
-        return bool(url) and self.repo_url is not None and _norm_url(url) == _norm_url(self.repo_url)
+        return bool(url) and self.repo_url is not None and url_key(url) == url_key(self.repo_url)
 
     def app_of_path(self, path: str) -> str | None:
         """The app a file belongs to, by the bundle or Application layout."""
@@ -286,16 +287,27 @@ class RepoModel:
     def child_apps(self) -> Iterator[Application]:
         return (a for a in self.applications if not a.is_root)
 
-    def in_focus(self, path: str) -> bool:
-        """Whether findings in ``path`` are wanted in this run."""
+    def relevant(self, *paths: str) -> bool:
+        """Whether a finding standing at, or related to, one of ``paths`` can be reported in this
+        run: always in an unfocused run; in a focused one when a path is focused, lies in a
+        focused directory, or is a directory that holds a focused path (a staged deletion
+        included). THE one question a check asks before skipping work in a focused (pre-commit)
+        run; what is reported is the engine's decision (:func:`gitops_kit.engine.in_scope`)."""
         focus = self.focus
-        if focus is None or path in focus:
+        if focus is None:
             return True
-        dirs = self._focus_dirs
-        if dirs is None or dirs[0] is not focus:
-            # entries that are not files are directories (or "."): their files are in focus
-            dirs = self._focus_dirs = (focus, tuple(d + "/" for d in focus if d not in self.files))
-        return bool(dirs[1]) and path.startswith(dirs[1])
+        index = self._focus_dirs
+        if index is None or index[0] is not focus:
+            index = self._focus_dirs = _focus_index(focus, self.files)
+        _, prefixes, holders = index
+        for path in paths:
+            if path in focus or path in holders or (prefixes and path.startswith(prefixes)):
+                return True
+        return False
+
+    def in_focus(self, path: str) -> bool:
+        """:meth:`relevant` for one path (the name modules outside the checks use)."""
+        return self.relevant(path)
 
     def kustomizations(self) -> list[tuple[str, YMap]]:
         """(path, document) of every Kustomization in the repository, in path order."""
@@ -307,6 +319,19 @@ class RepoModel:
             if not app.is_root:
                 return app.layer
         return None
+
+
+def _focus_index(focus: frozenset[str], files: dict) -> tuple:
+    """(focus, the prefixes of its directories, every directory above a focused path): entries
+    that are not files are directories ("." or "" the whole repository)."""
+    if "" in focus or "." in focus:
+        return focus, ("",), frozenset()
+    prefixes = tuple(d + "/" for d in focus if d not in files)
+    holders = set()
+    for path in focus:
+        parts = path.split("/")
+        holders.update("/".join(parts[:i]) for i in range(1, len(parts)))
+    return focus, prefixes, frozenset(holders)
 
 
 def _norm(rel: str) -> str:
@@ -324,13 +349,22 @@ def _norm(rel: str) -> str:
     return "/".join(parts)
 
 
+def strip_credentials(url: str) -> str:
+    """``url`` without a ``user:token@`` part (it may be printed or committed)."""
+    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@", r"\1", url.strip())
+
+
 @lru_cache(maxsize=1024)
-def _norm_url(url: str) -> str:
-    url = url.strip().rstrip("/")
+def url_key(url: str) -> str:
+    """A repository URL compared loosely: no scheme, user, ``.git`` or trailing slash; scp-style
+    ``git@host:path`` as ``host/path``; lower case. THE comparison of repository URLs."""
+    url = strip_credentials(url).rstrip("/")
     url = re.sub(r"\.git$", "", url)
-    url = re.sub(r"^[a-z+]+://", "", url)
-    url = re.sub(r"^git@([^:]+):", r"\1/", url)
+    url = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", "", url)
+    url = re.sub(r"^[^@/]+@([^:/]+):", r"\1/", url)
     return url.lower()
+
+
 
 
 def _app_of_path(config: Config, path: str) -> str | None:

@@ -13,9 +13,12 @@ def render(fmt: str, report: Any, colour: bool = False, base: str | None = None)
 
     v = view(report if isinstance(report, list) else [report], base or default_base(fmt), files=fmt == "junit")
     if fmt == "text":
+        from .. import catalog
         from . import text
 
-        return text.render(v.findings, v.summary, colour=colour)
+        reports = report if isinstance(report, list) else [report]
+        lowered = sum(catalog.lowered(r) for r in reports if hasattr(r, "model"))
+        return text.render(v.findings, v.summary, colour=colour, lowered=lowered)
     if fmt == "json":
         from . import json as json_report
 

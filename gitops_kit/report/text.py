@@ -3,7 +3,9 @@
 A finding that follows from another (``Finding.cause``) is printed right after its cause, marked
 ``(follows from [rule] path:line:col)``; one whose cause is not in the report stays in path order
 with the same mark. A finding ``--fix`` can repair is marked ``[*]`` after its rule id (``[*?]``:
-only with ``--unsafe-fixes``), and the summary says how many there are.
+only with ``--unsafe-fixes``), and the summary says how many there are. When findings of the seed
+layout's conventions stand as warnings because the repository has not opted into them, a last
+line says so, once, and how to opt in.
 """
 
 from __future__ import annotations
@@ -34,8 +36,15 @@ def ordered(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-def render(findings: list[Finding], summary: dict, colour: bool = False) -> str:
-    """The text report."""
+# Said once, after the summary, when convention findings were lowered to warnings.
+OPT_IN_HINT = ("{n} finding(s) of the seed layout's conventions reported as warnings at most: this repository has "
+               "not opted into them (no .gitops-kit.yaml, not the seed layout); `gitops-kit adopt --write` writes "
+               "the configuration that describes it and opts in")
+
+
+def render(findings: list[Finding], summary: dict, colour: bool = False, lowered: int = 0) -> str:
+    """The text report; ``lowered``: how many convention findings stand below their rule's
+    severity because the repository has not opted into the conventions (a hint says how to)."""
     lines = []
     for f in ordered(findings):
         sev = str(f.severity)
@@ -56,4 +65,6 @@ def render(findings: list[Finding], summary: dict, colour: bool = False) -> str:
         if unsafe:
             hint += f" ([*?] {unsafe} more with --fix --unsafe-fixes)"
         lines.append(hint + "; --diff previews the changes")
+    if lowered:
+        lines.append(OPT_IN_HINT.format(n=lowered))
     return "\n".join(lines) + "\n"

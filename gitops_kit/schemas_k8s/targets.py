@@ -69,9 +69,9 @@ def _targets(model: "RepoModel", skips: tuple[str, ...]) -> Iterator[Target]:
 
     plugin_files = kustomize_plugin_files(model)
     named: set[tuple[str, int]] = set()
-    in_focus = model.in_focus
+    relevant = model.relevant
     for sf in model.files.values():
-        if not in_focus(sf.path):
+        if not relevant(sf.path):
             continue  # a focused (pre-commit) run: validation findings are per file
         base = _basename(sf.path)
         schema_name = by_name.get(base)
@@ -89,7 +89,7 @@ def _targets(model: "RepoModel", skips: tuple[str, ...]) -> Iterator[Target]:
                          None, base, f"{sf.path}#{doc.index}", file_schema=schema_name)
     for obj in model.objects:
         # a patch is a partial object (the model marks it), a plugin configuration never reaches the cluster
-        if not in_focus(obj.path) or (obj.path, obj.doc) in named or obj.patch or obj.path in plugin_files \
+        if not relevant(obj.path) or (obj.path, obj.doc) in named or obj.patch or obj.path in plugin_files \
                 or skipped(obj.path):
             continue
         label = f"{obj.kind} {obj.name!r}" if obj.name else obj.kind
