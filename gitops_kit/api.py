@@ -28,6 +28,8 @@ class LintReport:
     baselined: int = 0
     # ``lint --render``: what each Application rendered (None: rendering was off)
     renders: list | None = None
+    # the rules whose check raised (each also reported as an "internal error" finding)
+    crashed: tuple[str, ...] = ()
 
     @property
     def checked_files(self) -> list[str]:
@@ -108,7 +110,7 @@ def lint(paths: list[str] | None = None, *, config_file: str | None = None, sele
 
         findings, baselined = new_findings(findings, baseline)
     return LintReport(root, findings, len(model.files) + len(model.skipped), len(model.objects), result.rules_run,
-                      result.suppressed, model, baselined, renders)
+                      result.suppressed, model, baselined, renders, tuple(result.crashed))
 
 
 _RENDER_RULE = "render"

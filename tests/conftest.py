@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -5,7 +6,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pytest
 
-from test_generate_helpers import copy_repo
+from generate_helpers import copy_repo
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +31,6 @@ def repo(base_repo, tmp_path) -> Path:
 def _cache_key_outside_home(tmp_path_factory):
     """The parse cache's signing key goes to a temporary folder, never the user's ~/.cache
     (subprocesses inherit the variable). Tests that need their own key set it again."""
-    import os
-
     previous = os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
     yield
@@ -39,6 +38,28 @@ def _cache_key_outside_home(tmp_path_factory):
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
         os.environ["XDG_CACHE_HOME"] = previous
+
+
+@pytest.fixture(scope="session")
+def hook_source(tmp_path_factory) -> Path:
+    """A git repository holding this project's working tree, so the pre-commit hook under test is
+    this code (skips without pre-commit or git)."""
+    import shutil
+    import subprocess
+
+    pytest.importorskip("pre_commit")
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    from helpers import PROJECT
+
+    src = tmp_path_factory.mktemp("hook-src")
+    ignore = shutil.ignore_patterns(".git", ".venv", "*.egg-info", "__pycache__", ".pytest_cache", "build")
+    shutil.copytree(PROJECT, src, dirs_exist_ok=True, ignore=ignore)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "snapshot"]):
+        subprocess.run(["git", *args], cwd=src, capture_output=True, text=True, env=env, check=True, timeout=600)
+    return src
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,14 @@ documents of any shape that must not crash."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
-from gitops_kit import catalog, config, model
-from gitops_kit.checks import avp_placeholder
+from gitops_kit import catalog
 from gitops_kit.checks.avp_placeholder import _candidate, _parse
+from helpers import run_check
+
+RULE = "avp-placeholder"
 
 MODIFIERS = set(catalog.load()["avp-placeholder"].params["modifiers"])
 
@@ -32,21 +33,6 @@ metadata: {{name: root-{layer}, namespace: argocd-system}}
 spec:
   source: {{repoURL: https://git.example.com/gitops.git, path: argo/{layer}}}
 """
-
-
-def build(root: Path, files: dict[str, str]):
-    for rel, text in files.items():
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    return model.build(root, config.load(root))
-
-
-def run_check(root: Path, files: dict[str, str], **params) -> list:
-    repo = build(root, files)
-    merged = dict(catalog.load()["avp-placeholder"].params)
-    merged.update(params)
-    return list(avp_placeholder.check(repo, merged))
 
 
 def repo_files(**extra: str) -> dict[str, str]:
@@ -100,7 +86,7 @@ def test_apps_and_platform_paths(tmp_path):
         "apps/helm/cert-manager/values.yaml": "a: <path:kv/data/argocd/platform/cert-manager#k>\n"
                                               "b: <path:kv/data/argocd/bootstrap/cert-manager#k>\n",
     })
-    hits = run_check(tmp_path, files)
+    hits = run_check(tmp_path, RULE, files)
     assert sorted((h.path, h.pos[0]) for h in hits) == [("apps/helm/cert-manager/values.yaml", 2),
                                                          ("apps/helm/netbox/values.yaml", 2),
                                                          ("apps/helm/registry/values.yaml", 2)]
@@ -108,11 +94,11 @@ def test_apps_and_platform_paths(tmp_path):
 
 def test_layer_paths_are_parameters(tmp_path):
     files = repo_files(**{"apps/helm/netbox/values.yaml": "a: <path:secret/teams/netbox#k>\n"})
-    assert len(run_check(tmp_path / "a", files)) == 1
+    assert len(run_check(tmp_path / "a", RULE, files)) == 1
     params = {"layer_paths": {"apps": "secret/teams/{app}", "platform": "platform_path"}}
-    assert run_check(tmp_path / "b", files, **params) == []
+    assert run_check(tmp_path / "b", RULE, files, **params) == []
     # A layer missing from layer_paths is not path-checked at all.
-    assert run_check(tmp_path / "c", files, layer_paths={"platform": "platform_path"}) == []
+    assert run_check(tmp_path / "c", RULE, files, layer_paths={"platform": "platform_path"}) == []
 
 
 def test_user_config_overrides_layer_paths(tmp_path):
@@ -120,17 +106,13 @@ def test_user_config_overrides_layer_paths(tmp_path):
         "apps/helm/netbox/values.yaml": "a: <path:kv/data/argocd/platform/netbox#k>\n",
         ".gitops-kit.yaml": "rules:\n  avp-placeholder:\n    params:\n      layer_paths: {apps: platform_path}\n",
     })
-    repo = build(tmp_path, files)
-    from gitops_kit import engine
-
-    spec = catalog.load()["avp-placeholder"]
-    assert list(avp_placeholder.check(repo, engine.params_for(spec, repo))) == []
+    assert run_check(tmp_path, RULE, files) == []
 
 
 def test_sed_expression_is_not_a_placeholder(tmp_path):
     script = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cmp, namespace: argocd-system}\ndata:\n"
               "  run.sh: |\n    sed -E 's/%3Cpath%3A([^%]+)%23([^%]+)%3E/<path:\\1#\\2>/g'\n")
-    assert run_check(tmp_path, repo_files(**{"apps/manifests/argocd/cm.yaml": script})) == []
+    assert run_check(tmp_path, RULE, repo_files(**{"apps/manifests/argocd/cm.yaml": script})) == []
 
 
 ODD = """apiVersion: argoproj.io/v1alpha1
@@ -170,11 +152,11 @@ data: {a: 5, b: null, c: "not base64 <path:", d: {nested: "<path:"}}
 
 
 def test_odd_shapes_do_not_crash(tmp_path):
-    hits = run_check(tmp_path, repo_files(**{"argo/apps/odd-app.yaml": ODD, "apps/helm/odd/values.yaml": ODD}))
+    hits = run_check(tmp_path, RULE, repo_files(**{"argo/apps/odd-app.yaml": ODD, "apps/helm/odd/values.yaml": ODD}))
     assert all(h.path for h in hits)
 
 
 def test_placeholder_at_line_inside_literal_block(tmp_path):
     values = "netbox:\n  config: |\n    a: 1\n    b: <path:kv/data/argocd/platform/netbox#k>\n"
-    hits = run_check(tmp_path, repo_files(**{"apps/helm/netbox/values.yaml": values}))
+    hits = run_check(tmp_path, RULE, repo_files(**{"apps/helm/netbox/values.yaml": values}))
     assert [(h.pos[0], h.pos[1]) for h in hits] == [(4, 8)]

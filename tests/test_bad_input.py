@@ -200,4 +200,22 @@ def test_malformed_applications_never_crash_any_rule(tmp_path, capsys, doc):
     code = main(["lint", str(root), "--format", "json"])
     out = capsys.readouterr()
     assert code in (0, 1), out.err
-    assert "internal error" not in out.out and "Traceback" not in out.err
+    assert "Traceback" not in out.err
+    assert run_lint(root).crashed == ()
+
+
+def test_a_crashing_check_is_named_in_the_report_and_the_other_rules_run(tmp_path, monkeypatch):
+    """The engine isolates a check that raises: the report names its rule in ``crashed`` and a
+    finding says so with the exception's type only (its text may quote a secret)."""
+    from gitops_kit.checks import sync_wave
+    from helpers import reference_copy
+
+    def broken(model, params):
+        raise KeyError("hunter2-secret")
+
+    monkeypatch.setattr(sync_wave, "check", broken)
+    report = run_lint(reference_copy(tmp_path / "repo"))
+    assert report.crashed == ("sync-wave",)
+    assert [(f.rule, f.path, f.message) for f in report.findings if f.path == "."] == [
+        ("sync-wave", ".", "internal error in rule sync-wave: KeyError; other rules ran")]
+    assert {"layout", "sync-wave"} <= set(report.rules_run)

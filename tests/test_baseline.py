@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from gitops_kit.cli import main
-from test_cli import make_repo
+from cli_helpers import make_repo
 
 
 def test_baseline_hides_known_and_survives_line_shifts(tmp_path, capsys):

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from gitops_kit import catalog, config, model
-from gitops_kit.checks import _cmp, avp_placeholder, helm_pattern, kustomize_files
+from gitops_kit import config, model
+from gitops_kit.checks import _cmp, helm_pattern, kustomize_files
 from gitops_kit.checks._kustomize import documents
 from gitops_kit.yamlio import load_text
-from helpers import PROJECT, overlay, reference_copy
+from helpers import PROJECT, reference_model, run_check
 
 # --- helpers -----------------------------------------------------------------------------------------
 
@@ -47,18 +47,8 @@ def plugins(*specs: tuple[str, str, str]) -> str:
     return PLUGIN.format(blocks="".join(PLUGIN_BLOCK.format(name=n, discover=d, command=c) for n, d, c in specs))
 
 
-def build(tmp_path: Path, files: dict[str, str | None]) -> model.RepoModel:
-    root = reference_copy(tmp_path / "repo")
-    overlay(root, files)
-    return model.build(root, config.load(root))
-
-
-def run(module, repo: model.RepoModel, rule: str) -> list:
-    return list(module.check(repo, dict(catalog.load()[rule].params)))
-
-
 def avp_hits(tmp_path: Path, files: dict[str, str | None]) -> list:
-    return [h for h in run(avp_placeholder, build(tmp_path, files), "avp-placeholder") if h.key.endswith(":plugin")]
+    return [h for h in run_check(reference_model(tmp_path, files), "avp-placeholder") if h.key.endswith(":plugin")]
 
 
 # --- avp-placeholder follows the discover rule -------------------------------------------------------
@@ -148,7 +138,7 @@ def test_discovering_order_and_certainty(tmp_path):
     files = {"apps/manifests/argocd/cmp-plugin.yaml": plugins(
         ("b-glob", 'find: {glob: "**/namespace.yaml"}', AVP), ("a-command", "find: {command: [sh]}", AVP),
         ("c-after", 'fileName: "./namespace.yaml"', AVP))}
-    repo = build(tmp_path, files)
+    repo = reference_model(tmp_path, files)
     taken = [(p.name, certain) for p, certain in _cmp.discovering(repo, "apps/manifests/netbox")]
     assert taken == [("a-command", False), ("b-glob", True)]  # c-after is never asked
     assert all(p.runs_avp for p in _cmp.plugins(repo))
@@ -181,8 +171,9 @@ helmCharts:
   - {name: local-only, releaseName: a}
   - {name: unpinned, repo: https://charts.example.com, releaseName: b}
 """
-    repo = build(tmp_path, {"apps/helm/netbox/Chart.yaml": chart, "apps/helm/asset-mgmt/kustomization.yaml": kust})
-    found = {(h.path, h.message.split("'")[1]) for h in run(helm_pattern, repo, "helm-pattern")}
+    repo = reference_model(tmp_path, {"apps/helm/netbox/Chart.yaml": chart,
+                                      "apps/helm/asset-mgmt/kustomization.yaml": kust})
+    found = {(h.path, h.message.split("'")[1]) for h in run_check(repo, "helm-pattern")}
     assert found == {("apps/helm/netbox/Chart.yaml", "floating"), ("apps/helm/asset-mgmt/kustomization.yaml", "unpinned")}
 
 
@@ -214,7 +205,7 @@ transformers: [t.yaml, "apiVersion: builtin\\nkind: LabelTransformer"]
 
 
 def kf_hits(tmp_path: Path, files: dict[str, str | None]) -> list:
-    return run(kustomize_files, build(tmp_path, files), "kustomize-files")
+    return run_check(reference_model(tmp_path, files), "kustomize-files")
 
 
 def test_unknowable_paths_are_not_reported(tmp_path):
@@ -242,10 +233,10 @@ helmGlobals: {chartHome: nowhere}
 helmCharts: [{name: local, releaseName: local}]
 """
     files = {"apps/manifests/cnpg/parts/kustomization.yaml": comp}
-    repo = build(tmp_path, files)
+    repo = reference_model(tmp_path, files)
     assert ("apps/manifests/cnpg/parts/kustomization.yaml", repo.files[
         "apps/manifests/cnpg/parts/kustomization.yaml"].documents[0].data) in documents(repo)
-    hits = run(kustomize_files, repo, "kustomize-files")
+    hits = run_check(repo, "kustomize-files")
     # the chart under the missing chartHome is not reported again
     assert sorted((h.pos[0], h.message.split(" ")[0]) for h in hits) == [(3, "resources"), (4, "helmGlobals.chartHome")]
 
@@ -262,7 +253,6 @@ def test_reference_is_clean_and_fast():
     root = PROJECT / "examples" / "reference"
     repo = model.build(root, config.load(root))
     start = time.perf_counter()
-    for module, rule in ((kustomize_files, "kustomize-files"), (avp_placeholder, "avp-placeholder"),
-                         (helm_pattern, "helm-pattern")):
-        assert run(module, repo, rule) == []
+    for rule in ("kustomize-files", "avp-placeholder", "helm-pattern"):
+        assert run_check(repo, rule) == []
     assert time.perf_counter() - start < 0.1

@@ -3,61 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from gitops_kit.cli import main
 from gitops_kit.update import bump_kind
+from upgrade_helpers import APP, CONFIG, commit, git, write_file
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-
-APP = """apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: {name}
-  namespace: argocd-system
-spec:
-  destination: {{server: https://kubernetes.default.svc, namespace: {name}}}
-  sources:
-    - repoURL: https://charts.example.com
-      chart: {chart}
-      targetRevision: {version}
-      helm:
-        valueFiles: [$values/apps/helm/{name}/values.yaml]
-    - repoURL: https://gitlab.example.com/platform/gitops.git
-      targetRevision: master
-      ref: values
-  syncPolicy:
-    automated: {{prune: true, selfHeal: true}}
-"""
-
-
-# A minimal repository about versions: the bundle rules (quotas, policies, tiers, schemas) have
-# their own tests, and would only make these fixtures long.
-CONFIG = """repo: {url: https://gitlab.example.com/platform/gitops.git}
-rules:
-  network-policy: {enabled: false}
-  resource-quota: {enabled: false}
-  node-tier: {enabled: false}
-  schema: {enabled: false}
-  layout: {enabled: false}
-  app-health-check: {enabled: false}
-"""
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@e"}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
-
-
-def write(root: Path, rel: str, text: str) -> None:
-    (root / rel).parent.mkdir(parents=True, exist_ok=True)
-    (root / rel).write_text(text)
 
 
 @pytest.fixture
@@ -65,14 +20,14 @@ def repo(tmp_path: Path) -> Path:
     root = tmp_path / "platform"
     root.mkdir()
     git(root, "init", "-q", "-b", "master")
-    write(root, ".gitops-kit.yaml", CONFIG)
-    write(root, "argo/apps/web-app.yaml", APP.format(name="web", chart="web", version="1.2.3"))
-    write(root, "apps/helm/web/values.yaml", "image:\n  repository: nginx\n  tag: 1.25.3\n")
-    write(root, "argo/apps/db-app.yaml", APP.format(name="db", chart="postgresql", version="15.0.0"))
-    write(root, "apps/helm/db/values.yaml", "primary:\n  persistence: {enabled: true}\n")
-    write(root, "apps/helm/reg/Chart.yaml",
-          "apiVersion: v2\nname: reg\nversion: 0.1.0\ndependencies:\n  - name: harbor\n    version: 1.18.2\n"
-          "    repository: https://helm.goharbor.io\n")
+    write_file(root, ".gitops-kit.yaml", CONFIG)
+    write_file(root, "argo/apps/web-app.yaml", APP.format(name="web", chart="web", version="1.2.3"))
+    write_file(root, "apps/helm/web/values.yaml", "image:\n  repository: nginx\n  tag: 1.25.3\n")
+    write_file(root, "argo/apps/db-app.yaml", APP.format(name="db", chart="postgresql", version="15.0.0"))
+    write_file(root, "apps/helm/db/values.yaml", "primary:\n  persistence: {enabled: true}\n")
+    write_file(root, "apps/helm/reg/Chart.yaml",
+               "apiVersion: v2\nname: reg\nversion: 0.1.0\ndependencies:\n  - name: harbor\n    version: 1.18.2\n"
+               "    repository: https://helm.goharbor.io\n")
     git(root, "add", "-A")
     git(root, "commit", "-qm", "base")
     return root
@@ -81,13 +36,6 @@ def repo(tmp_path: Path) -> Path:
 def run_json(repo: Path, capsys, *extra: str) -> tuple[int, dict]:
     code = main(["check-update", str(repo), "--base", "HEAD~1", "--format", "json", *extra])
     return code, json.loads(capsys.readouterr().out)
-
-
-def commit(repo: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        write(repo, rel, text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "update")
 
 
 def test_bump_kinds():

@@ -11,26 +11,8 @@ from pathlib import Path
 import pytest
 
 from gitops_kit.cli import main
+from cli_helpers import make_repo
 from gitops_kit.config import schema
-
-APP = """apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: demo
-  namespace: argocd-system
-spec:
-  syncPolicy:
-    automated:
-      prune: true
-      selfHeal: {self_heal}
-"""
-
-
-def make_repo(root: Path, self_heal: str = "true") -> Path:
-    (root / "argo" / "apps").mkdir(parents=True)
-    (root / "argo" / "apps" / "demo-app.yaml").write_text(APP.format(self_heal=self_heal))
-    return root
-
 
 def run(args, capsys):
     code = main(args)

@@ -9,26 +9,16 @@ import os
 import shutil
 import stat
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from gitops_kit import catalog, config, engine, model
 from gitops_kit.checks import apply_size, cmp_discover, get
-from helpers import PROJECT, by_rule, overlay, reference_copy, run_lint
+from helpers import PROJECT, by_rule, overlay, reference_copy, run_check, run_lint
 
 KUBECTL = shutil.which("kubectl")
 UPSTREAM = PROJECT.parent / "shared" / "upstream" / "argo-cd" / "install" / "ha-install-v2.13.2.yaml"
 INSTALL_URL = "https://raw.githubusercontent.com/argoproj/argo-cd/v2.13.2/manifests/ha/install.yaml"
-
-
-def run_check(root: Path, rule: str, files: dict[str, str], **params) -> list:
-    overlay(root, files)
-    repo = model.build(root, config.load(root))
-    spec = catalog.load()[rule]
-    merged = dict(spec.params)
-    merged.update(params)
-    return list(get(spec.check)(repo, merged))
 
 
 # --- cmp-discover: globs as the cmp-server evaluates them ----------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 
 from gitops_kit.cli import main
 from helpers import PROJECT
-from test_cli import APP, make_repo
+from cli_helpers import APP, make_repo
 
 
 def run(args: list[str], capsys) -> tuple[int, str, str]:

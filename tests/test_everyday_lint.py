@@ -17,7 +17,6 @@ import yaml
 from gitops_kit import engine
 from gitops_kit.cli import main
 from helpers import PROJECT, overlay, reference_copy, run_lint
-from test_precommit import hook_source  # noqa: F401 - the fixture: this project's tree as a hook repository
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
@@ -254,7 +253,7 @@ def test_in_scope_keeps_findings_about_a_focused_file():
 
 
 @needs_git
-def test_real_pre_commit_fails_a_commit_that_only_deletes_a_policy(tmp_path, hook_source):  # noqa: F811
+def test_real_pre_commit_fails_a_commit_that_only_deletes_a_policy(tmp_path, hook_source):
     """The pre-commit framework itself: before, such a commit was "(no files to check) Skipped"."""
     rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=hook_source, capture_output=True, text=True,
                          check=True).stdout.strip()

@@ -10,7 +10,7 @@ import pytest
 
 from gitops_kit.cli import main
 from helpers import SHARED
-from test_cli import make_repo
+from cli_helpers import make_repo
 
 SARIF_SCHEMA = SHARED / "upstream" / "sarif" / "sarif-schema-2.1.0.json"
 

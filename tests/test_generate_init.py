@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from test_generate_helpers import findings, run, snapshot
+from generate_helpers import findings, run, snapshot
 from helpers import REFERENCE, SHARED
 from gitops_kit import yamlio
 from gitops_kit.checks._apps import is_dns1123_label, is_exact_version, namespace_problem

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from test_generate_helpers import CHART, findings, run, snapshot
+from generate_helpers import CHART, findings, run, snapshot
 
 # Golden files of the .gitops-kit.yaml round trip: comments (own-line and end-of-line), flow
 # mappings, quoting styles and key order survive; the new entry is appended to `apps`, and the

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from test_generate_helpers import CHART, run, snapshot
+from generate_helpers import CHART, run, snapshot
 from gitops_kit.generate import plan as plan_mod, writer
 
 

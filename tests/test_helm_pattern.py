@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gitops_kit import yamlio
-from gitops_kit.checks import helm_pattern
 from gitops_kit.checks._apps import is_exact_version, version_problem
-from test_layout import hits, make_model
+from helpers import reference_model, run_check
 
 EXACT = ["1.2.3", "0.0.0", "v39.0.1", "1.0.0-rc.1", "1.0.0-alpha.beta.1", "1.0.0+build.5", "1.0.0-rc.1+sha.5114f85",
          "10.20.30", "1.0.0-0A.is.legal"]
@@ -47,13 +46,13 @@ def test_single_source_dollar_values_is_reported(tmp_path):
               "    repoURL: https://gitlab.example.com/platform/gitops.git\n"
               "    targetRevision: master\n    path: apps/helm/netbox\n    helm:\n      valueFiles:\n"
               "        - $values/apps/helm/netbox/values.yaml\n")
-    found = hits(helm_pattern, make_model(tmp_path, {path: single}), path)
+    found = [h for h in run_check(reference_model(tmp_path, {path: single}), "helm-pattern") if h.path == path]
     assert [h.pos for h in found] == [(11, 11)] and "spec.sources" in found[0].message
 
 
 def test_version_files_outside_bundles_are_checked(tmp_path):
-    found = hits(helm_pattern, make_model(tmp_path, {
+    found = run_check(reference_model(tmp_path, {
         "charts/local/Chart.yaml": "apiVersion: v2\nname: local\nversion: 0.1.0\ndependencies:\n"
                                    "  - {name: redis, version: '>=18', repository: https://charts.example.com}\n",
-        "apps/manifests/netbox/kustomization.yaml": "helmCharts:\n  - {name: x, version: 1.2.3}\n"}))
+        "apps/manifests/netbox/kustomization.yaml": "helmCharts:\n  - {name: x, version: 1.2.3}\n"}), "helm-pattern")
     assert [(h.path, h.pos[0]) for h in found] == [("charts/local/Chart.yaml", 5)]

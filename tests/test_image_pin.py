@@ -3,29 +3,17 @@ the no-value-in-messages property; and the Secret.data base64 helper of issue 19
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
-from gitops_kit import catalog, config, model
+from gitops_kit import catalog
 from gitops_kit.checks import _secret_data, image_pin
 from gitops_kit.checks.image_pin import ImageRef, glob_match, is_moving, parse_image
+from helpers import model_of, run_check
+
+RULE = "image-pin"
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
-
-
-def build(root: Path, files: dict[str, str]) -> model.RepoModel:
-    for rel, text in files.items():
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    return model.build(root, config.load(root))
-
-
-def run_check(root: Path, files: dict[str, str], **params) -> list:
-    merged = dict(catalog.load()["image-pin"].params)
-    merged.update(params)
-    return sorted(image_pin.check(build(root, files), merged), key=lambda h: (h.path, h.pos))
 
 
 def lines(hits: list) -> list[int]:
@@ -103,7 +91,7 @@ spec:
 
 
 def test_position_is_the_tag_or_the_image(tmp_path):
-    hits = run_check(tmp_path, {"apps/manifests/x/pod.yaml": POD})
+    hits = run_check(tmp_path, RULE, {"apps/manifests/x/pod.yaml": POD})
     assert [h.pos for h in hits] == [(7, 30), (9, 24), (11, 14)]
     assert '"latest"' in hits[0].message and '"stable"' in hits[1].message
     assert "no tag" in hits[2].message
@@ -141,7 +129,7 @@ def test_odd_shapes_do_not_crash(tmp_path):
                                        "spec:\n  sources:\n    - {helm: {values: 5, valuesObject: text, parameters: "
                                        "[null, {name: 5}, {name: image.tag}]}, kustomize: {images: [5, null]}}\n"
                                        "    - {helm: {values: 'image: [unclosed'}}\n"}
-    assert run_check(tmp_path, files) == []
+    assert run_check(tmp_path, RULE, files) == []
 
 
 # --- values ----------------------------------------------------------------------------------------
@@ -158,30 +146,30 @@ kept:
 
 
 def test_chart_default_tags_are_not_findings_unless_a_digest_is_required(tmp_path):
-    assert run_check(tmp_path, {"apps/helm/x/values.yaml": VALUES}) == []
-    hits = run_check(tmp_path, {"apps/helm/x/values.yaml": VALUES}, require_digest=True)
+    assert run_check(tmp_path, RULE, {"apps/helm/x/values.yaml": VALUES}) == []
+    hits = run_check(tmp_path, RULE, {"apps/helm/x/values.yaml": VALUES}, require_digest=True)
     assert lines(hits) == [3, 6, 8]
     assert all("require_digest" in h.message for h in hits)
 
 
 def test_require_digest(tmp_path):
     files = {"apps/manifests/x/pod.yaml": POD.replace("bitnami/kubectl:latest", f"bitnami/kubectl:1.31.4@{DIGEST}")}
-    assert lines(run_check(tmp_path, files)) == [9, 11]
-    hits = run_check(tmp_path, files, require_digest=True)
+    assert lines(run_check(tmp_path, RULE, files)) == [9, 11]
+    hits = run_check(tmp_path, RULE, files, require_digest=True)
     assert lines(hits) == [9, 11, 13]  # registry:5000/app:1.0 has a tag but no digest
     assert '"1.0"' in hits[-1].message and "no digest" in hits[-1].message
 
 
 def test_moving_tags_parameter(tmp_path):
     files = {"apps/manifests/x/pod.yaml": POD.replace("registry:5000/app:1.0", "registry:5000/app:prod")}
-    assert lines(run_check(tmp_path, files)) == [7, 9, 11]
-    assert lines(run_check(tmp_path, files, moving_tags=["prod", "Latest"])) == [7, 11, 13]
+    assert lines(run_check(tmp_path, RULE, files)) == [7, 9, 11]
+    assert lines(run_check(tmp_path, RULE, files, moving_tags=["prod", "Latest"])) == [7, 11, 13]
 
 
 def test_exempt_parameter(tmp_path):
     files = {"apps/manifests/x/pod.yaml": POD}
-    assert lines(run_check(tmp_path, files, exempt=["docker.io/bitnami/*", "homepage"])) == [11]
-    assert lines(run_check(tmp_path, files, exempt=["*"])) == []
+    assert lines(run_check(tmp_path, RULE, files, exempt=["docker.io/bitnami/*", "homepage"])) == [11]
+    assert lines(run_check(tmp_path, RULE, files, exempt=["*"])) == []
 
 
 def test_kustomize_retag_hides_the_resource_and_is_judged_itself(tmp_path):
@@ -189,7 +177,7 @@ def test_kustomize_retag_hides_the_resource_and_is_judged_itself(tmp_path):
              "apps/manifests/x/kustomization.yaml": "resources: [pod.yaml]\nimages:\n"
                                                     "  - {name: mendhak/http-https-echo, newTag: '35'}\n"
                                                     "  - {name: docker.io/bitnami/kubectl, newTag: edge}\n"}
-    hits = run_check(tmp_path, files)
+    hits = run_check(tmp_path, RULE, files)
     assert [(h.path, h.pos[0]) for h in hits] == [("apps/manifests/x/kustomization.yaml", 4),
                                                   ("apps/manifests/x/pod.yaml", 9)]
 
@@ -207,7 +195,7 @@ plain:
 
 
 def test_values_that_are_not_images_are_never_judged_or_shown(tmp_path):
-    hits = run_check(tmp_path, {"apps/helm/x/values.yaml": SECRETS}, require_digest=True)
+    hits = run_check(tmp_path, RULE, {"apps/helm/x/values.yaml": SECRETS}, require_digest=True)
     assert lines(hits) == [9]  # only the real image; the others are not references or tags
     for h in hits:
         assert "hunter2" not in h.message and "s3cret" not in h.message and "busybox" not in h.message
@@ -237,7 +225,7 @@ spec:
       valuesObject:
         image: "c:nightly"
 """
-    hits = run_check(tmp_path, {"argo/apps/a-app.yaml": app})
+    hits = run_check(tmp_path, RULE, {"argo/apps/a-app.yaml": app})
     assert [h.pos for h in hits] == [(13, 16), (14, 28), (16, 19)]
     assert "helm.values: image.tag" in hits[0].message and "helm.valuesObject: image" in hits[2].message
 
@@ -265,13 +253,13 @@ data:
 
 
 def test_invalid_base64_in_secret_data(tmp_path):
-    repo = build(tmp_path, {"apps/manifests/x/secret.yaml": SECRET,
-                            "apps/manifests/x/other.yaml": SECRET.replace("v1\n", "example.com/v1\n", 1)})
+    repo = model_of(tmp_path, {"apps/manifests/x/secret.yaml": SECRET,
+                               "apps/manifests/x/other.yaml": SECRET.replace("v1\n", "example.com/v1\n", 1)})
     hits = sorted(_secret_data.invalid_base64(repo), key=lambda h: h.pos)
     # avp-key (13): a bare <key> is AVP's only on an object with the avp.kubernetes.io/path annotation
     assert [(h.path, h.pos[0]) for h in hits] == [("apps/manifests/x/secret.yaml", n) for n in (9, 10, 11, 13)]
     annotated = SECRET.replace("metadata: {name: db}", "metadata: {name: db, annotations: {avp.kubernetes.io/path: kv/x}}")
-    repo = build(tmp_path / "annotated", {"apps/manifests/x/secret.yaml": annotated})
+    repo = model_of(tmp_path / "annotated", {"apps/manifests/x/secret.yaml": annotated})
     assert [h.pos[0] for h in _secret_data.invalid_base64(repo)] == [9, 10, 11]
     assert hits[0].message == ("Secret 'db' data.spaced is not valid base64: the API server rejects it; "
                                "put plain text under stringData")

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
-from gitops_kit import config, model
-from gitops_kit.checks import kustomize_namespace
+from helpers import run_check
+
+RULE = "kustomize-namespace"
 
 CHART = "helmCharts:\n  - {name: c, repo: https://charts.example.com, version: 1.0.0}\n"
-
-
-def run_check(root: Path, files: dict[str, str]) -> list:
-    for rel, text in files.items():
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    return list(kustomize_namespace.check(model.build(root, config.load(root)), {}))
 
 
 @pytest.mark.parametrize("name,text,line", [
@@ -29,7 +21,7 @@ def run_check(root: Path, files: dict[str, str]) -> list:
     ("kustomization.yaml", "namespace: 5\n" + CHART, 1),
 ])
 def test_reported(tmp_path, name, text, line):
-    hits = run_check(tmp_path, {f"apps/helm/x/{name}": text})
+    hits = run_check(tmp_path, RULE, {f"apps/helm/x/{name}": text})
     assert [h.pos[0] for h in hits] == [line]
     assert "helmCharts (c)" in hits[0].message
 
@@ -49,7 +41,7 @@ def test_reported(tmp_path, name, text, line):
     ("kustomization.yaml", "kind: Component\nnamespace: a\n" + CHART),
 ])
 def test_silent(tmp_path, name, text):
-    assert run_check(tmp_path, {f"apps/helm/x/{name}": text}) == []
+    assert run_check(tmp_path, RULE, {f"apps/helm/x/{name}": text}) == []
 
 
 def test_odd_shapes_do_not_crash(tmp_path):
@@ -57,6 +49,6 @@ def test_odd_shapes_do_not_crash(tmp_path):
     app = ("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: x}\nspec:\n  sources:\n"
            "    - {path: 5, kustomize: {namespace: a}}\n    - {path: apps/helm/x, kustomize: text}\n"
            "    - {path: apps/helm/x, kustomize: {namespace: [a]}}\n    - null\n")
-    hits = run_check(tmp_path, {"apps/helm/x/kustomization.yaml": odd, "argo/apps/x-app.yaml": app})
+    hits = run_check(tmp_path, RULE, {"apps/helm/x/kustomization.yaml": odd, "argo/apps/x-app.yaml": app})
     assert sorted((h.path, h.pos[0]) for h in hits) == [("apps/helm/x/kustomization.yaml", 7),
                                                        ("argo/apps/x-app.yaml", 8)]

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gitops_kit import config as config_mod
-from gitops_kit.model import build
 from gitops_kit.model.values import helm_values, value_file_path, value_files
+from helpers import model_of
 
 REPO = "https://gitlab.example.com/platform/gitops.git"
 
@@ -21,10 +20,6 @@ def _repo(root: Path, files: dict[str, str]) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     return root
-
-
-def _model(root: Path):
-    return build(root, config_mod.load(root))
 
 
 def _app(name: str, sources: str) -> str:
@@ -69,7 +64,7 @@ WEB_VALUES = "keep: null\nnested: {b: null, c: 3}\n"
 def web(tmp_path):
     root = _repo(tmp_path, {"argo/apps/web-app.yaml": WEB, "values/common.yaml": COMMON,
                             "apps/helm/web/values.yaml": WEB_VALUES})
-    model = _model(root)
+    model = model_of(root)
     app = model.applications[0]
     return model, app, app.sources[0]
 
@@ -124,7 +119,7 @@ def test_values_object_wins_over_values_string(tmp_path):
       valuesObject:
         x: from-object
 """)})
-    model = _model(root)
+    model = model_of(root)
     app = model.applications[0]
     values = helm_values(model, app, app.sources[0])
     assert values.tree == {"x": "from-object", "y": "kept"}
@@ -139,7 +134,7 @@ def test_relative_and_absolute_value_files(tmp_path):
     helm:
       valueFiles: [values.yaml, ../shared.yaml, /top.yaml, ../../../../out.yaml, $ARGOCD_APP_NAME/v.yaml]
 """), "apps/helm/a/values.yaml": "a: 1\n", "apps/helm/shared.yaml": "b: 2\n", "top.yaml": "c: 3\n"})
-    model = _model(root)
+    model = model_of(root)
     app = model.applications[0]
     src = app.sources[0]
     assert [value_file_path(model, app, src, f.raw) for f in value_files(model, app, src)] == [
@@ -154,7 +149,7 @@ def test_value_file_of_another_repository_is_remote(tmp_path):
        helm: {valueFiles: [$other/values.yaml, values-prod.yaml]}}
     - {repoURL: https://github.com/someone/else.git, targetRevision: main, ref: other}
 """)})
-    model = _model(root)
+    model = model_of(root)
     app = model.applications[0]
     files = value_files(model, app, app.sources[0])
     assert [(f.rel, f.remote) for f in files] == [(None, True), (None, True)]
@@ -169,7 +164,7 @@ def test_values_file_that_is_not_a_mapping_is_a_problem(tmp_path):
     helm:
       valueFiles: [values.yaml, missing.yaml]
 """), "apps/helm/a/values.yaml": "- a\n- b\n"})
-    model = _model(root)
+    model = model_of(root)
     app = model.applications[0]
     values = helm_values(model, app, app.sources[0])
     assert values.tree == {}
@@ -196,7 +191,7 @@ def test_parameters_use_helm_set_syntax(tmp_path):
       fileParameters:
         - {{name: config.text, path: files/cfg.yaml}}
 """), "apps/helm/a/files/cfg.yaml": "k: v\n"})
-    model = _model(root)
+    model = model_of(root)
     app = model.applications[0]
     values = helm_values(model, app, app.sources[0])
     assert values.problems == []
@@ -266,7 +261,7 @@ def _source(model, name):
 def test_plain_directory_source_reads_its_top_level_only(tmp_path):
     from gitops_kit.model.delivery import delivered_files, deliveries, source_delivery
 
-    model = _model(_delivery_repo(tmp_path))
+    model = model_of(_delivery_repo(tmp_path))
     app, src = _source(model, "plain")
     assert source_delivery(model, app, src).kind == "directory"
     assert delivered_files(model, app, src) == {"apps/manifests/plain/a.yaml"}
@@ -276,7 +271,7 @@ def test_plain_directory_source_reads_its_top_level_only(tmp_path):
 def test_recursing_directory_source_reads_subdirectories(tmp_path):
     from gitops_kit.model.delivery import delivered_files, deliveries
 
-    model = _model(_delivery_repo(tmp_path, "    directory: {recurse: true, exclude: 'sub/x*'}\n"))
+    model = model_of(_delivery_repo(tmp_path, "    directory: {recurse: true, exclude: 'sub/x*'}\n"))
     app, src = _source(model, "plain")
     assert delivered_files(model, app, src) == {"apps/manifests/plain/a.yaml", "apps/manifests/plain/sub/b.yaml"}
     assert [d.app.name for d in deliveries(model, "apps/manifests/plain/sub/b.yaml")] == ["plain"]
@@ -285,7 +280,7 @@ def test_recursing_directory_source_reads_subdirectories(tmp_path):
 def test_kustomize_source_reads_what_its_kustomizations_name(tmp_path):
     from gitops_kit.model.delivery import delivered_files, source_delivery
 
-    model = _model(_delivery_repo(tmp_path))
+    model = model_of(_delivery_repo(tmp_path))
     app, src = _source(model, "kust")
     assert source_delivery(model, app, src).kind == "kustomize"
     overlay = "apps/manifests/kust/overlay/"
@@ -298,7 +293,7 @@ def test_kustomize_source_reads_what_its_kustomizations_name(tmp_path):
 def test_patches_are_marked_and_kustomize_effects_are_known(tmp_path):
     from gitops_kit.model import kustomize
 
-    model = _model(_delivery_repo(tmp_path))
+    model = model_of(_delivery_repo(tmp_path))
     patched = {o.path.rsplit("/", 1)[1] for o in model.objects if o.patch}
     assert patched == {"patch.yaml", "legacy.yaml", "smp.yaml"}
     effect = kustomize.effective(model, "apps/manifests/kust/base/cm.yaml")
@@ -310,7 +305,7 @@ def test_patches_are_marked_and_kustomize_effects_are_known(tmp_path):
 def test_chart_directory_source_reads_its_chart_and_value_files(tmp_path):
     from gitops_kit.model.delivery import delivered_files, source_delivery
 
-    model = _model(_delivery_repo(tmp_path))
+    model = model_of(_delivery_repo(tmp_path))
     app, src = _source(model, "chart")
     assert source_delivery(model, app, src).kind == "helm"
     assert delivered_files(model, app, src) == {
@@ -325,7 +320,7 @@ def test_parent_of_an_application_is_any_app_of_apps(tmp_path):
         "teams/one/child-app.yaml": _app("child", "  source: {repoURL: https://charts.example.com, chart: c}\n"),
         "teams/two/orphan-app.yaml": _app("orphan", "  source: {repoURL: https://charts.example.com, chart: c}\n"),
     })
-    model = _model(root)
+    model = model_of(root)
     by_name = {a.name: a for a in model.applications}
     assert [p.name for p in parents(model, by_name["child"])] == ["team"]
     assert parents(model, by_name["orphan"]) == []
@@ -338,7 +333,7 @@ def test_cache_filter_is_the_one_decision(tmp_path):
 
     secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: hunter2hunter2}\n"
     root = _repo(tmp_path, {"a/secret.yaml": secret, "a/plain.yaml": MANIFEST % "p", "b/other.yaml": secret})
-    model = _model(root)
+    model = model_of(root)
     files = model.files
     model.cache_fresh = set(files)
     # the rule did not run: nothing vouches for a file that may hold a secret

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gitops_kit import config
-from gitops_kit.checks import namespace_suffix
 from gitops_kit.checks._apps import is_dns1123_label, namespace_problem
-from test_layout import hits, make_model
+from helpers import reference_model, run_check
 
 LAYERS = {item["name"]: config._layer(item) for item in config._defaults()["layers"]}
 
@@ -47,9 +46,9 @@ def test_namespace_problem(layer, namespace, needle):
 
 
 def test_roots_and_missing_namespaces_are_exempt(tmp_path):
-    root = make_model(tmp_path / "ref", {}).files["argo/root-apps.yaml"].text.replace(
+    root = reference_model(tmp_path / "ref", {}).files["argo/root-apps.yaml"].text.replace(
         "    namespace: argocd-system", "    namespace: Not_A_Label")
-    child = make_model(tmp_path / "ref2", {}).files["argo/apps/netbox-app.yaml"].text.replace(
+    child = reference_model(tmp_path / "ref2", {}).files["argo/apps/netbox-app.yaml"].text.replace(
         "    namespace: netbox\n", "    namespace:\n")
-    model = make_model(tmp_path, {"argo/root-apps.yaml": root, "argo/apps/netbox-app.yaml": child})
-    assert hits(namespace_suffix, model) == []
+    model = reference_model(tmp_path, {"argo/root-apps.yaml": root, "argo/apps/netbox-app.yaml": child})
+    assert run_check(model, "namespace-suffix") == []

@@ -7,10 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops_kit import catalog, config, engine
-from gitops_kit.checks import network_policy
-from gitops_kit.model import build
-from helpers import REFERENCE, overlay, reference_copy, run_lint
+from helpers import REFERENCE, overlay, reference_copy, run_check, run_lint
 
 RULE = "network-policy"
 FB_POLICIES = "apps/manifests/filebrowser/network-policy.yaml"
@@ -18,14 +15,9 @@ FB_APP = "argo/apps/filebrowser-app.yaml"
 HEADER = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
 
 
-def hits(root: Path):
-    model = build(root, config.load(root))
-    return list(network_policy.check(model, engine.params_for(catalog.load()[RULE], model)))
-
-
 def missing(root: Path) -> set[str]:
     """Which of the three baseline policies filebrowser lacks, by fingerprint key suffix."""
-    return {h.key.rsplit(":", 1)[1] for h in hits(root) if h.path == FB_APP}
+    return {h.key.rsplit(":", 1)[1] for h in run_check(root, RULE) if h.path == FB_APP}
 
 
 @pytest.fixture()
@@ -54,17 +46,17 @@ def test_odd_shapes_never_crash(repo):
     docs.append(HEADER + "metadata: {name: x, namespace: [filebrowser]}\nspec: {}\n")
     overlay(repo, {FB_POLICIES: "\n---\n".join(docs),
                    FB_APP: (repo / FB_APP).read_text().replace("namespace: filebrowser", "namespace: [filebrowser]")})
-    hits(repo)
+    run_check(repo, RULE)
     overlay(repo, {FB_APP: "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: filebrowser}\n"
                            "spec: {destination: text}\n"})
-    hits(repo)
-    assert not [f for f in run_lint(repo).findings if "internal error" in f.message]
+    run_check(repo, RULE)
+    assert run_lint(repo).crashed == ()
 
 
 def test_one_finding_per_missing_policy(repo):
     overlay(repo, {FB_POLICIES: None})
     assert missing(repo) == {"default-deny-ingress", "default-deny-egress", "allow-dns-egress"}
-    found = [h for h in hits(repo) if h.path == FB_APP]
+    found = [h for h in run_check(repo, RULE) if h.path == FB_APP]
     assert len({h.key for h in found}) == 3 and all(h.pos == found[0].pos for h in found)
 
 
@@ -110,8 +102,8 @@ def test_protocol_defaults_to_tcp(repo):
 
 def test_wrong_namespace_only_for_bundles_with_an_application(repo):
     overlay(repo, {"apps/manifests/orphan/np.yaml": policy("spec: {podSelector: {}}\n", "x", "netbox")})
-    assert [h for h in hits(repo) if h.path == "apps/manifests/orphan/np.yaml"] == []
+    assert [h for h in run_check(repo, RULE) if h.path == "apps/manifests/orphan/np.yaml"] == []
 
 
 def test_reference_is_clean():
-    assert hits(REFERENCE) == []
+    assert run_check(REFERENCE, RULE) == []

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from gitops_kit.checks import one_app_per_namespace
-from test_layout import hits, line_of, make_model, reference_config_with
+from helpers import line_of, reference_config_with, reference_model, run_check
 
 EXTRA = """apiVersion: argoproj.io/v1alpha1
 kind: Application
@@ -18,10 +17,10 @@ def _app(name: str, namespace: str) -> str:
 
 
 def test_first_in_path_order_keeps_the_namespace(tmp_path):
-    model = make_model(tmp_path, {"argo/apps/a-netbox-app.yaml": _app("a-netbox", "netbox"),
-                                  "argo/apps/z-netbox-app.yaml": _app("z-netbox", "netbox")})
+    model = reference_model(tmp_path, {"argo/apps/a-netbox-app.yaml": _app("a-netbox", "netbox"),
+                                       "argo/apps/z-netbox-app.yaml": _app("z-netbox", "netbox")})
     model.applications.reverse()  # the order of the model must not matter
-    found = hits(one_app_per_namespace, model)
+    found = run_check(model, "one-app-per-namespace")
     assert [h.path for h in found] == ["argo/apps/netbox-app.yaml", "argo/apps/z-netbox-app.yaml"]
     assert all("'a-netbox' (argo/apps/a-netbox-app.yaml)" in h.message for h in found)
     netbox = model.files["argo/apps/netbox-app.yaml"].text
@@ -34,7 +33,7 @@ def test_owns_namespace_override(tmp_path):
                  {"netbox-worker": {"owns_namespace": False},
                   "loki": {"tier": "worker", "owns_namespace": True},
                   "promtail": {"daemonset": True, "after": ["loki"], "owns_namespace": True}}))}
-    found = hits(one_app_per_namespace, make_model(tmp_path, files))
+    found = run_check(reference_model(tmp_path, files), "one-app-per-namespace")
     # netbox-worker shares on purpose; loki and promtail now own monitoring-core, so promtail conflicts.
     assert [h.path for h in found] == ["argo/platform/promtail-app.yaml"]
 
@@ -42,4 +41,4 @@ def test_owns_namespace_override(tmp_path):
 def test_apps_without_a_destination_namespace_do_not_collide(tmp_path):
     files = {f"argo/apps/x{i}-app.yaml": EXTRA.replace("NAME", f"x{i}").replace(", namespace: NS", "")
              for i in range(3)}
-    assert hits(one_app_per_namespace, make_model(tmp_path, files)) == []
+    assert run_check(reference_model(tmp_path, files), "one-app-per-namespace") == []

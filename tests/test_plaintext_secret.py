@@ -4,24 +4,15 @@ express: the detector functions one by one, and documents of any shape that must
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gitops_kit import catalog, config, model
 from gitops_kit.checks import _secrets as s
-from gitops_kit.checks import plaintext_secret
+from helpers import model_of, run_check
 
-
-def run_check(root: Path, files: dict[str, str]) -> list:
-    for rel, text in files.items():
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    repo = model.build(root, config.load(root))
-    return list(plaintext_secret.check(repo, dict(catalog.load()["plaintext-secret"].params)))
+RULE = "plaintext-secret"
 
 
 # --- is_secret_key ------------------------------------------------------------------------------
@@ -236,13 +227,13 @@ patches: [null, 5, {patch: 5}, {patch: null}]
 
 
 def test_odd_shapes_do_not_crash(tmp_path):
-    hits = run_check(tmp_path, {"apps/manifests/x/odd.yaml": ODD,
-                                "apps/manifests/x/kustomization.yaml": KUSTOMIZATION_ODD})
+    hits = run_check(tmp_path, RULE, {"apps/manifests/x/odd.yaml": ODD,
+                                      "apps/manifests/x/kustomization.yaml": KUSTOMIZATION_ODD})
     assert all(h.path for h in hits)
 
 
 def test_a_string_document_is_scanned(tmp_path):
-    hits = run_check(tmp_path, {"apps/helm/x/values.yaml": "ghp_" + "F" * 36 + "\n"})
+    hits = run_check(tmp_path, RULE, {"apps/helm/x/values.yaml": "ghp_" + "F" * 36 + "\n"})
     assert [(h.path, h.pos[0]) for h in hits] == [("apps/helm/x/values.yaml", 1)]
     assert "F" * 8 not in hits[0].message
 
@@ -253,35 +244,31 @@ def test_sealed_secret_and_crd_are_skipped(tmp_path):
     crd = ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: a.b}\n"
            "spec:\n  versions:\n    - schema:\n        openAPIV3Schema:\n          properties:\n"
            "            password: {type: string, default: changeme}\n")
-    assert run_check(tmp_path, {"apps/manifests/x/sealed.yaml": sealed, "apps/manifests/x/crd.yaml": crd}) == []
+    assert run_check(tmp_path, RULE, {"apps/manifests/x/sealed.yaml": sealed, "apps/manifests/x/crd.yaml": crd}) == []
 
 
 def test_skip_kinds_is_a_parameter(tmp_path):
     (tmp_path / "apps/manifests/x").mkdir(parents=True)
     (tmp_path / "apps/manifests/x/s.yaml").write_text(
         "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\nstringData: {password: hunter2}\n")
-    repo = model.build(tmp_path, config.load(tmp_path))
-    params = dict(catalog.load()["plaintext-secret"].params)
-    assert len(list(plaintext_secret.check(repo, params))) == 1
-    params["skip_kinds"] = ["Secret"]
-    assert list(plaintext_secret.check(repo, params)) == []
+    repo = model_of(tmp_path)
+    assert len(run_check(repo, RULE)) == 1
+    assert run_check(repo, RULE, skip_kinds=["Secret"]) == []
 
 
 def test_literal_keys_is_a_parameter(tmp_path):
     (tmp_path / "apps/manifests/x").mkdir(parents=True)
     (tmp_path / "apps/manifests/x/s.yaml").write_text(
         "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\nstringData: {host: db.example.com, DB_USER: app}\n")
-    repo = model.build(tmp_path, config.load(tmp_path))
-    params = dict(catalog.load()["plaintext-secret"].params)
-    assert list(plaintext_secret.check(repo, params)) == []
-    params["literal_keys"] = []
-    assert len(list(plaintext_secret.check(repo, params))) == 2
+    repo = model_of(tmp_path)
+    assert run_check(repo, RULE) == []
+    assert len(run_check(repo, RULE, literal_keys=[])) == 2
 
 
 def test_fingerprint_keys_survive_line_shifts(tmp_path):
     text = "config:\n  adminPassword: hunter2-fake\n"
-    first = run_check(tmp_path / "a", {"apps/helm/x/values.yaml": text})
-    second = run_check(tmp_path / "b", {"apps/helm/x/values.yaml": "# shifted\n\n" + text})
+    first = run_check(tmp_path / "a", RULE, {"apps/helm/x/values.yaml": text})
+    second = run_check(tmp_path / "b", RULE, {"apps/helm/x/values.yaml": "# shifted\n\n" + text})
     assert [h.key for h in first] == [h.key for h in second] and first[0].pos[0] + 2 == second[0].pos[0]
 
 
@@ -293,7 +280,7 @@ def test_no_value_in_any_hit(tmp_path):
                                     f"stringData: {{token: {secret}}}\n"
                                     f"data: {{password: {base64.b64encode(secret.encode()).decode()}}}\n"),
     }
-    hits = run_check(tmp_path, files)
+    hits = run_check(tmp_path, RULE, files)
     assert len(hits) == 4
     for h in hits:
         assert secret[:6] not in h.message and secret[-6:] not in h.message and secret[:6] not in (h.key or "")

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import PROJECT
-from test_cli import APP
+from cli_helpers import APP
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -20,19 +19,6 @@ def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env, check=check, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def hook_source(tmp_path_factory) -> Path:
-    """A git repository holding this project's working tree, so the hook under test is this code."""
-    pytest.importorskip("pre_commit")
-    src = tmp_path_factory.mktemp("hook-src")
-    ignore = shutil.ignore_patterns(".git", ".venv", "*.egg-info", "__pycache__", ".pytest_cache", "build")
-    shutil.copytree(PROJECT, src, dirs_exist_ok=True, ignore=ignore)
-    _git(src, "init", "-q")
-    _git(src, "add", "-A")
-    _git(src, "commit", "-qm", "snapshot")
-    return src
 
 
 def test_commit_with_violation_fails_and_clean_one_passes(tmp_path, hook_source):

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
-from gitops_kit import catalog, config, model
 from gitops_kit.checks import _secrets as s
 from gitops_kit.checks import retain_policy
 from gitops_kit.yamlio import YMap
+from helpers import run_check
 
-
-def run_check(root: Path, files: dict[str, str], **params) -> list:
-    for rel, text in files.items():
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    repo = model.build(root, config.load(root))
-    merged = dict(catalog.load()["retain-policy"].params)
-    merged.update(params)
-    return list(retain_policy.check(repo, merged))
+RULE = "retain-policy"
 
 
 def patch_hits(text: str, storage_classes: set[str] = frozenset(), target: YMap | None = None) -> list[int]:
@@ -70,16 +60,16 @@ provisioner: driver.longhorn.io
 
 def test_storage_classes_parameter(tmp_path):
     files = {"apps/manifests/x/sc.yaml": SC % "db" + "---\n" + SC % "scratch"}
-    assert len(run_check(tmp_path, files)) == 2
-    hits = run_check(tmp_path, files, storage_classes=["db"])
+    assert len(run_check(tmp_path, RULE, files)) == 2
+    hits = run_check(tmp_path, RULE, files, storage_classes=["db"])
     assert [h.pos[0] for h in hits] == [2]
 
 
 def test_values_keys_parameter(tmp_path):
     files = {"apps/helm/x/values.yaml": "a:\n  cleanupPolicy: Delete\n  reclaimPolicy: Delete\n"
                                         "  whenDeleted: Delete\n"}
-    assert [h.pos[0] for h in run_check(tmp_path, files)] == [2, 3, 4]
-    hits = run_check(tmp_path, files, values_keys={"reclaimPolicy": "Delete"})
+    assert [h.pos[0] for h in run_check(tmp_path, RULE, files)] == [2, 3, 4]
+    hits = run_check(tmp_path, RULE, files, values_keys={"reclaimPolicy": "Delete"})
     assert [h.pos[0] for h in hits] == [3]
 
 
@@ -156,9 +146,10 @@ spec:
 
 
 def test_odd_shapes_do_not_crash(tmp_path):
-    hits = run_check(tmp_path, {"apps/manifests/x/odd.yaml": ODD, "apps/manifests/x/kustomization.yaml": KUSTOMIZATION,
-                                "apps/helm/x/values.yaml": "- [1, 2]\n- cleanupPolicy: Delete\n",
-                                "argo/apps/odd-app.yaml": APP})
+    hits = run_check(tmp_path, RULE, {"apps/manifests/x/odd.yaml": ODD,
+                                      "apps/manifests/x/kustomization.yaml": KUSTOMIZATION,
+                                      "apps/helm/x/values.yaml": "- [1, 2]\n- cleanupPolicy: Delete\n",
+                                      "argo/apps/odd-app.yaml": APP})
     odd_lines = ODD.split("\n")
 
     def line_of(text: str, after: str) -> int:

@@ -7,7 +7,6 @@ repositories; these tests pin the detectors and the messages one by one."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -15,6 +14,9 @@ from gitops_kit import catalog, config, model, schemas_k8s
 from gitops_kit.cache_policy import may_cache
 from gitops_kit.checks import _secret_data, _secrets as s, plaintext_secret, schema
 from gitops_kit.model import _parse_raw
+from helpers import run_check
+
+RULE = "plaintext-secret"
 
 # Synthetic ciphertext in SOPS's format (random bytes, base64): not the encryption of anything.
 ENC = ("ENC[AES256_GCM,data:MECxw0hOsEEpnx7nBUS0O9vXOJI8DgPM,iv:pZ5MRyOxpVWZuHLoJ+yjRo7VbigqZ+203B6wIP7HlG0=,"
@@ -28,16 +30,6 @@ PLAIN = "Zq8-clear-Qw7-fake"  # a clear-text value no message may show
 def sops_block(**rules: str) -> str:
     extra = "".join(f"  {k}: {v}\n" for k, v in rules.items())
     return f"sops:\n  lastmodified: \"2024-05-01T10:00:00Z\"\n  mac: {MAC}\n{extra}  version: 3.8.1\n"
-
-
-def run_check(root: Path, files: dict[str, str], **params) -> list:
-    for rel, text in files.items():
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    repo = model.build(root, config.load(root))
-    merged = {**dict(catalog.load()["plaintext-secret"].params), **params}
-    return list(plaintext_secret.check(repo, merged))
 
 
 def lines_of(hits: list) -> list[int]:
@@ -196,19 +188,19 @@ data:
 
 
 def test_a_sops_encrypted_secret_is_clean(tmp_path):
-    assert run_check(tmp_path, {"apps/manifests/x/secret.enc.yaml": SOPS_SECRET}) == []
+    assert run_check(tmp_path, RULE, {"apps/manifests/x/secret.enc.yaml": SOPS_SECRET}) == []
 
 
 def test_ciphertext_is_not_a_literal_outside_sops_documents_either(tmp_path):
     # a value copied out of an encrypted file is still no clear text
-    assert run_check(tmp_path, {"apps/helm/x/values.yaml": f"db:\n  password: {ENC}\n  url: {ENC}\n"}) == []
+    assert run_check(tmp_path, RULE, {"apps/helm/x/values.yaml": f"db:\n  password: {ENC}\n  url: {ENC}\n"}) == []
 
 
 def test_clear_text_that_encrypted_regex_missed_is_reported_by_key(tmp_path):
     text = (f"apiVersion: v1\nkind: Secret\nmetadata: {{name: a}}\ndata:\n  token: {ENC}\n"
             f"stringData:\n  username: admin\n  password: {PLAIN}\n"
             f"{sops_block(encrypted_regex='^(data)$')}")
-    hits = run_check(tmp_path, {"apps/manifests/x/secret.enc.yaml": text})
+    hits = run_check(tmp_path, RULE, {"apps/manifests/x/secret.enc.yaml": text})
     assert lines_of(hits) == [8]
     message = hits[0].message
     assert "stringData.password" in message and "left unencrypted in a SOPS-encrypted file" in message
@@ -219,7 +211,7 @@ def test_clear_text_that_encrypted_regex_missed_is_reported_by_key(tmp_path):
 def test_values_file_with_an_unencrypted_suffix(tmp_path):
     text = (f"config:\n  adminPassword: {ENC}\n  apiToken_plain: {PLAIN}\n  url_plain: https://example.com\n"
             f"  password_unencrypted: {PLAIN}\n{sops_block(unencrypted_suffix='_plain')}")
-    hits = run_check(tmp_path, {"apps/helm/x/values.yaml": text})
+    hits = run_check(tmp_path, RULE, {"apps/helm/x/values.yaml": text})
     assert lines_of(hits) == [3, 5]
     by_line = {h.pos[0]: h.message for h in hits}
     assert "config.apiToken_plain" in by_line[3] and "sops.unencrypted_suffix _plain" in by_line[3]
@@ -229,7 +221,7 @@ def test_values_file_with_an_unencrypted_suffix(tmp_path):
 
 def test_default_suffix_and_values_added_after_encryption(tmp_path):
     text = f"db:\n  token_unencrypted: {PLAIN}\n  password: {PLAIN}\n  user: {ENC}\n{sops_block()}"
-    hits = run_check(tmp_path, {"apps/helm/x/values.yaml": text})
+    hits = run_check(tmp_path, RULE, {"apps/helm/x/values.yaml": text})
     by_line = {h.pos[0]: h.message for h in hits}
     assert sorted(by_line) == [2, 3]
     assert "_unencrypted, which SOPS leaves unencrypted by default" in by_line[2]
@@ -238,12 +230,12 @@ def test_default_suffix_and_values_added_after_encryption(tmp_path):
 
 def test_the_suffix_only_counts_in_sops_documents(tmp_path):
     # outside SOPS, token_unencrypted's last word is "unencrypted": not a secret-looking key
-    assert run_check(tmp_path, {"apps/helm/x/values.yaml": f"db:\n  token_unencrypted: {PLAIN}\n"}) == []
+    assert run_check(tmp_path, RULE, {"apps/helm/x/values.yaml": f"db:\n  token_unencrypted: {PLAIN}\n"}) == []
 
 
 def test_a_sops_key_without_metadata_changes_nothing(tmp_path):
     text = f"db:\n  password: {PLAIN}\nsops:\n  encrypted_regex: ^password$\n"
-    hits = run_check(tmp_path, {"apps/helm/x/values.yaml": text})
+    hits = run_check(tmp_path, RULE, {"apps/helm/x/values.yaml": text})
     assert lines_of(hits) == [2] and "SOPS" not in hits[0].message and "Vault" in hits[0].message
 
 
@@ -252,7 +244,7 @@ def test_sops_env_pair_and_manifests_advice(tmp_path):
             f"apiVersion: batch/v1\nkind: Job\nmetadata: {{name: j}}\nspec:\n  template:\n    spec:\n"
             f"      containers:\n        - name: c\n          env:\n            - name: DB_PASSWORD\n"
             f"              value: {PLAIN}\n{sops_block(encrypted_regex='^data$')}")
-    hits = run_check(tmp_path, {"apps/manifests/x/job.enc.yaml": text})
+    hits = run_check(tmp_path, RULE, {"apps/manifests/x/job.enc.yaml": text})
     assert lines_of(hits) == [17]
     assert "DB_PASSWORD" in hits[0].message and "SOPS-encrypted" in hits[0].message
     assert "argocd-vault-plugin" not in hits[0].message  # SOPS's advice, not the manifests directory's
@@ -264,14 +256,14 @@ def test_sealed_secret_template_is_read_and_encrypted_data_is_not(tmp_path):
     text = ("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {name: a}\nspec:\n"
             "  encryptedData:\n    password: AgBy8hCF8k2mZsynthetic==\n    token: AKIAFAKEFAKEFAKE1234\n"
             f"  template:\n    data:\n      api_token: '{{{{ index . \"token\" }}}}'\n      password: {PLAIN}\n")
-    hits = run_check(tmp_path, {"apps/manifests/x/sealed.yaml": text})
+    hits = run_check(tmp_path, RULE, {"apps/manifests/x/sealed.yaml": text})
     assert lines_of(hits) == [11] and "spec.template.data.password" in hits[0].message
 
 
 def test_a_sealed_secret_of_another_group_is_an_ordinary_object(tmp_path):
     text = f"apiVersion: example.com/v1\nkind: SealedSecret\nmetadata: {{name: a}}\nspec:\n  encryptedData:\n" \
            f"    password: {PLAIN}\n"
-    assert lines_of(run_check(tmp_path, {"apps/manifests/x/sealed.yaml": text})) == [6]
+    assert lines_of(run_check(tmp_path, RULE, {"apps/manifests/x/sealed.yaml": text})) == [6]
 
 
 EXTERNAL_SECRET = """apiVersion: external-secrets.io/v1beta1
@@ -303,12 +295,13 @@ ES_SPEC = """  secretStoreRef: {kind: ClusterSecretStore, name: vault}
                    "        remoteRef: {remoteKey: kv/app, property: password}\n"),
 ])
 def test_external_secrets_objects_name_keys(tmp_path, kind, spec):
-    assert run_check(tmp_path, {"apps/manifests/x/es.yaml": EXTERNAL_SECRET.format(kind=kind, spec=spec)}) == []
+    assert run_check(tmp_path, RULE, {"apps/manifests/x/es.yaml": EXTERNAL_SECRET.format(kind=kind, spec=spec)}) == []
 
 
 def test_an_external_secret_template_literal_is_still_reported(tmp_path):
     spec = ES_SPEC.replace('password: "{{ .password }}"', f"password: {PLAIN}")
-    hits = run_check(tmp_path, {"apps/manifests/x/es.yaml": EXTERNAL_SECRET.format(kind="ExternalSecret", spec=spec)})
+    es = EXTERNAL_SECRET.format(kind="ExternalSecret", spec=spec)
+    hits = run_check(tmp_path, RULE, {"apps/manifests/x/es.yaml": es})
     assert lines_of(hits) == [9] and "spec.target.template.data.password" in hits[0].message
 
 
@@ -317,7 +310,7 @@ def test_external_secret_in_chart_values_with_or_without_kind(tmp_path):
               "          remoteRef: {key: kv/app, property: password}\n"
               "externalSecrets:\n  data:\n    - secretKey: db_password\n      remoteRef: {key: kv/db}\n"
               "minio:\n  secretKey: fakeMinioSecret01\n")
-    hits = run_check(tmp_path, {"apps/helm/x/values.yaml": values})
+    hits = run_check(tmp_path, RULE, {"apps/helm/x/values.yaml": values})
     assert lines_of(hits) == [12]  # a secretKey with no remoteRef beside it holds the value
 
 
@@ -325,9 +318,9 @@ def test_an_external_secret_kind_of_another_group_is_judged(tmp_path):
     text = ("apiVersion: example.com/v1\nkind: ExternalSecret\nmetadata: {name: a}\nspec:\n  data:\n"
             "    - secretKey: hunter2-is-not-a-name\n      remoteRef: {key: x}\n")
     # the structural reading (remoteRef beside it) still applies; the kind alone does not
-    assert run_check(tmp_path, {"apps/manifests/x/es.yaml": text}) == []
+    assert run_check(tmp_path, RULE, {"apps/manifests/x/es.yaml": text}) == []
     text = text.replace("      remoteRef: {key: x}\n", "")
-    assert lines_of(run_check(tmp_path / "b", {"apps/manifests/x/es.yaml": text})) == [6]
+    assert lines_of(run_check(tmp_path / "b", RULE, {"apps/manifests/x/es.yaml": text})) == [6]
 
 
 @pytest.mark.parametrize("api,kind", [
@@ -338,10 +331,10 @@ def test_reference_objects_are_read_for_token_formats_only(tmp_path, api, kind):
     text = (f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: a}}\nspec:\n  auth: pod-adc\n"
             "  secretKey: db-password-path\n  appRole: {roleId: r, secretRef: approle}\n"
             "  headers:\n    X-Vault-Token: hvs.FAKEfakeFAKEfakeFAKEfake0004\n")
-    hits = run_check(tmp_path, {"apps/manifests/x/obj.yaml": text})
+    hits = run_check(tmp_path, RULE, {"apps/manifests/x/obj.yaml": text})
     assert lines_of(hits) == [9] and "Vault token" in hits[0].message and "FAKEfake" not in hits[0].message
     other = text.replace(api, "example.com/v1")  # same kind, another group: an ordinary object
-    assert 6 in lines_of(run_check(tmp_path / "b", {"apps/manifests/x/obj.yaml": other}))
+    assert 6 in lines_of(run_check(tmp_path / "b", RULE, {"apps/manifests/x/obj.yaml": other}))
 
 
 # --- references -----------------------------------------------------------------------------
@@ -350,18 +343,18 @@ def test_reference_tags_are_read_from_the_source(tmp_path):
     text = ("wifi:\n  ssid: !secret wifi_ssid\n  password: !secret wifi_password\napi:\n  encryption:\n"
             "    key: !secret api_encryption_key_0123456789AbCd\nota:\n  - password: !custom hunter2-fake\n"
             "  - {password: !secret ota}\nenv:\n  - name: API_TOKEN\n    value: !secret api_token\n")
-    hits = run_check(tmp_path, {"esphome/device.yaml": text})
+    hits = run_check(tmp_path, RULE, {"esphome/device.yaml": text})
     assert lines_of(hits) == [8]  # an unknown tag is no reference
 
 
 def test_booleans_as_strings_are_flags(tmp_path):
     text = "env:\n  AUTH: 'true'\n  USE_TOKEN: \"false\"\nextra:\n  - name: SMTP_AUTH\n    value: 'yes'\n"
-    assert run_check(tmp_path, {"apps/helm/x/values.yaml": text}) == []
+    assert run_check(tmp_path, RULE, {"apps/helm/x/values.yaml": text}) == []
 
 
 def test_bare_key_messages(tmp_path):
     text = "encryption:\n  key: 8f3a9c2e1b7d4f6a0e5c3b9d2a1f8e7c\n  other:\n    key: password\n"
-    hits = run_check(tmp_path, {"apps/helm/x/values.yaml": text})
+    hits = run_check(tmp_path, RULE, {"apps/helm/x/values.yaml": text})
     assert lines_of(hits) == [2]
     assert "encryption.key" in hits[0].message and "8f3a9c" not in hits[0].message and "***" in hits[0].message
 
@@ -372,7 +365,7 @@ def test_no_message_shows_ciphertext_or_a_value(tmp_path):
         "apps/helm/x/values.yaml": f"a:\n  key: Xk9pQ2rT7vLm3NwB8yZ4aF1c\n  password_mutual: {PLAIN}\n"
                                    f"  shared_key: {PLAIN}\n  ciphertext: {ENC}\n",
     }
-    hits = run_check(tmp_path, files)
+    hits = run_check(tmp_path, RULE, files)
     assert len(hits) == 4
     for h in hits:
         for fragment in (PLAIN[:6], PLAIN[-6:], ENC_FRAGMENT, "Xk9pQ2", "ENC["):
@@ -405,7 +398,7 @@ def test_schema_of_a_ksops_repository(tmp_path):
     assert schemas_k8s.kustomize_plugin_files(repo) == {"apps/manifests/x/gen.yaml"}
     paths = {t.path for t in schemas_k8s.targets(repo, [])}
     assert "apps/manifests/x/gen.yaml" not in paths and "apps/manifests/x/s.yaml" in paths
-    hits = list(schema.check(repo, {}))
+    hits = run_check(repo, "schema")
     # the ciphertext passes, the sops block is no unknown field, the clear non-base64 value is reported
     assert [(h.path, h.pos[0]) for h in hits] == [("apps/manifests/x/s.yaml", 9)]
     assert "data.plain" in hits[0].message

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from test_generate_helpers import CHART, run, snapshot
+from generate_helpers import CHART, run, snapshot
 from gitops_kit import safepaths
 from gitops_kit.generate import plan as plan_mod, writer
 

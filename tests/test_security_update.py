@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from gitops_kit.cli import main
-from test_check_update import APP, CONFIG, commit, git, write
+from upgrade_helpers import APP, CONFIG, commit, git, write_file
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -50,11 +50,11 @@ def repo(tmp_path: Path) -> Path:
     root = tmp_path / "platform"
     root.mkdir()
     git(root, "init", "-q", "-b", "master")
-    write(root, ".gitops-kit.yaml", CONFIG)
-    write(root, "argo/apps/web-app.yaml", APP.format(name="web", chart="web", version="1.2.3"))
-    write(root, "apps/helm/web/values.yaml", "image:\n  repository: nginx\n  tag: 1.25.3\n")
-    write(root, "argo/apps/db-app.yaml", APP.format(name="db", chart="postgresql", version="15.0.0"))
-    write(root, "apps/helm/db/values.yaml", "primary:\n  persistence: {enabled: true}\n")
+    write_file(root, ".gitops-kit.yaml", CONFIG)
+    write_file(root, "argo/apps/web-app.yaml", APP.format(name="web", chart="web", version="1.2.3"))
+    write_file(root, "apps/helm/web/values.yaml", "image:\n  repository: nginx\n  tag: 1.25.3\n")
+    write_file(root, "argo/apps/db-app.yaml", APP.format(name="db", chart="postgresql", version="15.0.0"))
+    write_file(root, "apps/helm/db/values.yaml", "primary:\n  persistence: {enabled: true}\n")
     git(root, "add", "-A")
     git(root, "commit", "-qm", "base")
     return root
@@ -101,7 +101,7 @@ def test_no_program_runs_for_a_chart_not_in_the_cache(repo, tmp_path, capsys, mo
 def test_malicious_chart_name_is_reported_not_executed(repo, tmp_path, capsys, monkeypatch):
     log = fake_helm(tmp_path, monkeypatch, RECORDING_HELM)
     marker = tmp_path / "PWNED"
-    write(repo, "x.sh", f"#!/bin/sh\ntouch '{marker}'\n")
+    write_file(repo, "x.sh", f"#!/bin/sh\ntouch '{marker}'\n")
     (repo / "x.sh").chmod(0o755)
     quoted = f'"{MALICIOUS_CHART}"'
     commit(repo, {"argo/apps/web-app.yaml": APP.format(name="web", chart=quoted, version="1.2.3")})
@@ -194,7 +194,7 @@ def test_branch_from_config_is_not_an_option(repo, capsys):
 
 def test_renamed_application_with_a_major_bump_needs_review(repo, capsys):
     git(repo, "mv", "argo/apps/web-app.yaml", "argo/apps/web.yaml")
-    write(repo, "argo/apps/web.yaml", APP.format(name="web", chart="web", version="2.0.0"))
+    write_file(repo, "argo/apps/web.yaml", APP.format(name="web", chart="web", version="2.0.0"))
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "rename and bump")
     code, out = run(repo, capsys, "json")
@@ -254,10 +254,10 @@ def test_deleting_a_stateless_application_is_not_flagged(repo, capsys):
 @pytest.mark.parametrize("name", ["argo/apps/wéb-app.yaml", "argo/apps/web\tapp.yaml"])
 def test_file_names_git_quotes_are_read(repo, capsys, name):
     git(repo, "rm", "-q", "argo/apps/web-app.yaml")
-    write(repo, name, APP.format(name="web", chart="web", version="1.2.3"))
+    write_file(repo, name, APP.format(name="web", chart="web", version="1.2.3"))
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "odd name")
-    write(repo, name, APP.format(name="web", chart="web", version="2.0.0"))
+    write_file(repo, name, APP.format(name="web", chart="web", version="2.0.0"))
     git(repo, "commit", "-qam", "bump")
     code, out = run(repo, capsys, "json")
     doc = json.loads(out)
@@ -273,14 +273,14 @@ def test_gitops_root_below_the_git_top_level(tmp_path, capsys):
     top.mkdir()
     git(top, "init", "-q", "-b", "master")
     root = top / "deploy" / "gitops"
-    write(root, ".gitops-kit.yaml", CONFIG)
-    write(root, "argo/apps/web-app.yaml", APP.format(name="web", chart="web", version="1.2.3"))
-    write(root, "apps/helm/web/values.yaml", "image:\n  repository: nginx\n  tag: 1.25.3\n")
-    write(top, "argo/apps/other.yaml", APP.format(name="other", chart="other", version="1.0.0"))  # outside
+    write_file(root, ".gitops-kit.yaml", CONFIG)
+    write_file(root, "argo/apps/web-app.yaml", APP.format(name="web", chart="web", version="1.2.3"))
+    write_file(root, "apps/helm/web/values.yaml", "image:\n  repository: nginx\n  tag: 1.25.3\n")
+    write_file(top, "argo/apps/other.yaml", APP.format(name="other", chart="other", version="1.0.0"))  # outside
     git(top, "add", "-A")
     git(top, "commit", "-qm", "base")
-    write(root, "argo/apps/web-app.yaml", APP.format(name="web", chart="web", version="2.0.0"))
-    write(top, "argo/apps/other.yaml", APP.format(name="other", chart="other", version="9.0.0"))
+    write_file(root, "argo/apps/web-app.yaml", APP.format(name="web", chart="web", version="2.0.0"))
+    write_file(top, "argo/apps/other.yaml", APP.format(name="other", chart="other", version="9.0.0"))
     git(top, "commit", "-qam", "bump")
     code, out = run(root, capsys, "json")
     doc = json.loads(out)
@@ -298,8 +298,8 @@ CONNECTION_NEW = "postgres://user:n3wS3cretpass@db:5432/x"
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
 def test_connection_string_under_image_is_not_an_image(repo, capsys, fmt):
-    write(repo, "apps/helm/web/job.yaml", f"kind: Job\nspec:\n  image: {CONNECTION_OLD}\n")
-    write(repo, "apps/helm/web/map.yaml", f"db:\n  repository: {CONNECTION_OLD}\n  tag: '1.0'\n")
+    write_file(repo, "apps/helm/web/job.yaml", f"kind: Job\nspec:\n  image: {CONNECTION_OLD}\n")
+    write_file(repo, "apps/helm/web/map.yaml", f"db:\n  repository: {CONNECTION_OLD}\n  tag: '1.0'\n")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "job")
     commit(repo, {"apps/helm/web/job.yaml": f"kind: Job\nspec:\n  image: {CONNECTION_NEW}\n",
@@ -316,7 +316,7 @@ def test_connection_string_under_image_is_not_an_image(repo, capsys, fmt):
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
 def test_printed_values_are_masked(repo, capsys, fmt):
-    write(repo, "apps/helm/web/deploy.yaml", "kind: Pod\nspec:\n  containers:\n"
+    write_file(repo, "apps/helm/web/deploy.yaml", "kind: Pod\nspec:\n  containers:\n"
                                              "    - {name: a, image: 'registry.example.com:5000/team/app:1.0'}\n")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "pod")

@@ -7,9 +7,8 @@ import re
 import pytest
 
 from gitops_kit import yamlio
-from gitops_kit.checks import sync_wave
 from gitops_kit.checks.sync_wave import parse_wave
-from test_layout import hits, line_of, make_model, reference_config_with
+from helpers import line_of, reference_config_with, reference_model, run_check
 
 FILEBROWSER = "argo/apps/filebrowser-app.yaml"
 
@@ -43,9 +42,9 @@ def test_configured_band_applies_to_a_missing_annotation(tmp_path):
     def change(d):
         d["layers"] = [dict(layer) for layer in _default_layers()]
         d["layers"][2]["child_waves"] = {"min": 1, "max": 9}
-    text = _set_wave(make_model(tmp_path / "ref", {}).files[FILEBROWSER].text, None)
-    model = make_model(tmp_path, {".gitops-kit.yaml": reference_config_with(tmp_path, change), FILEBROWSER: text})
-    found = hits(sync_wave, model)
+    text = _set_wave(reference_model(tmp_path / "ref", {}).files[FILEBROWSER].text, None)
+    model = reference_model(tmp_path, {".gitops-kit.yaml": reference_config_with(tmp_path, change), FILEBROWSER: text})
+    found = run_check(model, "sync-wave")
     by_path = {h.path: h for h in found}
     # the metadata key: there is no annotation to point at
     assert by_path[FILEBROWSER].pos == (line_of(text, "metadata:"), 1)
@@ -62,33 +61,33 @@ def _default_layers():
 def test_dependency_in_an_earlier_layer_is_fine(tmp_path):
     cfg = reference_config_with(tmp_path, lambda d: d["apps"].update(
         {"netbox": {"after": ["postgres", "cnpg", "vault-ha"]}}))
-    assert hits(sync_wave, make_model(tmp_path, {".gitops-kit.yaml": cfg})) == []
+    assert run_check(reference_model(tmp_path, {".gitops-kit.yaml": cfg}), "sync-wave") == []
 
 
 def test_dependency_in_a_later_layer(tmp_path):
     cfg = reference_config_with(tmp_path, lambda d: d["apps"].update({"cert-manager": {"after": ["vault-ha"]}}))
-    model = make_model(tmp_path, {".gitops-kit.yaml": cfg})
+    model = reference_model(tmp_path, {".gitops-kit.yaml": cfg})
     path = "argo/bootstrap/cert-manager-app.yaml"
-    found = hits(sync_wave, model)
+    found = run_check(model, "sync-wave")
     assert [(h.path, h.pos[0]) for h in found] == [(path, line_of(model.files[path].text, "sync-wave"))]
     assert "later layer 'platform'" in found[0].message
 
 
 def test_config_may_describe_apps_the_repository_lacks(tmp_path):
     cfg = reference_config_with(tmp_path, lambda d: d["apps"].update({"not-here": {"after": ["also-missing"]}}))
-    assert hits(sync_wave, make_model(tmp_path, {".gitops-kit.yaml": cfg})) == []
+    assert run_check(reference_model(tmp_path, {".gitops-kit.yaml": cfg}), "sync-wave") == []
 
 
 def test_ordering_against_an_unusable_wave_is_skipped(tmp_path):
     path = "argo/platform/vault-transit-app.yaml"
-    text = _set_wave(make_model(tmp_path / "ref", {}).files[path].text, '"soon"')
-    found = hits(sync_wave, make_model(tmp_path, {path: text}))
+    text = _set_wave(reference_model(tmp_path / "ref", {}).files[path].text, '"soon"')
+    found = run_check(reference_model(tmp_path, {path: text}), "sync-wave")
     assert [h.path for h in found] == [path]  # the bad wave itself, not a guess about vault-ha's order
 
 
 def test_unquoted_wave_is_still_ordered(tmp_path):
     path = "argo/platform/vault-ha-app.yaml"
-    text = _set_wave(make_model(tmp_path / "ref", {}).files[path].text, "0")
-    found = hits(sync_wave, make_model(tmp_path, {path: text}))
+    text = _set_wave(reference_model(tmp_path / "ref", {}).files[path].text, "0")
+    found = run_check(reference_model(tmp_path, {path: text}), "sync-wave")
     assert len(found) == 2 and {h.pos[0] for h in found} == {line_of(text, "sync-wave")}
     assert any("unquoted" in h.message for h in found) and any("vault-transit" in h.message for h in found)

@@ -1,4 +1,4 @@
-"""Shared setup of the check-update render-diff tests: two-commit git repositories (base commit,
+"""Shared setup of the check-update tests: two-commit git repositories (base commit,
 head in the working tree or a second commit) and a per-module chart cache."""
 
 from __future__ import annotations
@@ -129,3 +129,137 @@ def gitlab_stub() -> Iterator[tuple[type, str]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- the check-update repositories: one chart app (web) and a plain-manifest app (db) ---------------------
+
+APP = """apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {name}
+  namespace: argocd-system
+spec:
+  destination: {{server: https://kubernetes.default.svc, namespace: {name}}}
+  sources:
+    - repoURL: https://charts.example.com
+      chart: {chart}
+      targetRevision: {version}
+      helm:
+        valueFiles: [$values/apps/helm/{name}/values.yaml]
+    - repoURL: https://gitlab.example.com/platform/gitops.git
+      targetRevision: master
+      ref: values
+  syncPolicy:
+    automated: {{prune: true, selfHeal: true}}
+"""
+
+
+# A minimal repository about versions: the bundle rules (quotas, policies, tiers, schemas) have
+# their own tests, and would only make these fixtures long.
+CONFIG = """repo: {url: https://gitlab.example.com/platform/gitops.git}
+rules:
+  network-policy: {enabled: false}
+  resource-quota: {enabled: false}
+  node-tier: {enabled: false}
+  schema: {enabled: false}
+  layout: {enabled: false}
+  app-health-check: {enabled: false}
+"""
+
+
+def write_file(root: Path, rel: str, text: str) -> None:
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (root / rel).write_text(text)
+
+
+def commit(repo: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        write_file(repo, rel, text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "update")
+
+
+DIR_APP = """apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: db, namespace: argocd-system}
+spec:
+  destination: {server: https://kubernetes.default.svc, namespace: db}
+  source: {repoURL: https://gitlab.example.com/platform/gitops.git, targetRevision: master, path: apps/manifests/db}
+  syncPolicy: {automated: {prune: true, selfHeal: true}}
+"""
+
+STS = """apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: db, namespace: db}}
+spec:
+  serviceName: {service}
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: db}}}}
+  template:
+    metadata: {{labels: {{app: db}}}}
+    spec:
+      containers:
+        - {{name: db, image: "postgres:{tag}"}}
+  volumeClaimTemplates:
+    - metadata: {{name: data}}
+      spec: {{accessModes: [ReadWriteOnce], resources: {{requests: {{storage: {size}}}}}}}
+  persistentVolumeClaimRetentionPolicy: {{whenDeleted: {when}}}
+"""
+PVC = """apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: backups
+  namespace: db
+  annotations: {annotations}
+spec: {{accessModes: [ReadWriteOnce], resources: {{requests: {{storage: {size}}}}}}}
+"""
+MARIADB_DB = """apiVersion: k8s.mariadb.com/v1alpha1
+kind: Database
+metadata: {{name: app, namespace: db}}
+spec: {{mariaDbRef: {{name: mariadb}}, cleanupPolicy: {policy}}}
+"""
+WIDGET = """apiVersion: example.com/{version}
+kind: Widget
+metadata: {{name: w, namespace: db}}
+spec: {{size: 1}}
+"""
+DEPLOY = """apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: db}}
+spec:
+  selector: {{matchLabels: {{app: {app}}}}}
+  template:
+    metadata: {{labels: {{app: {app}}}}}
+    spec: {{containers: [{{name: web, image: nginx:1.27.0, env: [{{name: MODE, value: {mode}}}]}}]}}
+"""
+SECRET = """apiVersion: v1
+kind: Secret
+metadata: {{name: creds, namespace: db}}
+stringData: {{password: {password}, user: app}}
+"""
+CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: db}\ndata: {a: '1'}\n"
+
+# the Secret below is a fixture for masking, not a finding of the lint of the changed app
+RISK_CONFIG = CONFIG + "  plaintext-secret: {enabled: false}\n"
+DEFAULTS = {"service": "db", "replicas": 1, "tag": "16.4", "size": "1Gi", "when": "Retain"}
+
+
+def manifests(**overrides) -> dict[str, str | None]:
+    v = {**DEFAULTS, **overrides}
+    return {
+        "apps/manifests/db/sts.yaml": STS.format(**{k: v[k] for k in ("service", "replicas", "tag", "size", "when")}),
+        "apps/manifests/db/pvc.yaml": PVC.format(annotations=v.get("pvc_annotations", "{helm.sh/resource-policy: keep}"),
+                                                 size=v.get("pvc_size", "5Gi")),
+        "apps/manifests/db/database.yaml": MARIADB_DB.format(policy=v.get("policy", "Skip")),
+        "apps/manifests/db/widget.yaml": WIDGET.format(version=v.get("widget", "v1")),
+        "apps/manifests/db/deploy.yaml": DEPLOY.format(app=v.get("app", "web"), mode=v.get("mode", "a")),
+        "apps/manifests/db/secret.yaml": SECRET.format(password=v.get("password", "Old-Pa55word-x1")),
+        "apps/manifests/db/configmap.yaml": CONFIGMAP,
+    }
+
+
+def dir_repo(tmp_path: Path, after: dict[str, str | None]) -> Path:
+    root = tmp_path / "platform"
+    root.mkdir()
+    before = {".gitops-kit.yaml": RISK_CONFIG, "argo/apps/db-app.yaml": DIR_APP, **manifests()}
+    return two_commits(root, before, after)
