@@ -248,6 +248,27 @@ def test_helm_binary_gets_argocds_inputs_and_no_credentials(demo, tmp_path, monk
     assert call["values"] == {"replicas": 3}  # the merged values: valuesObject over nothing else
 
 
+@pytest.mark.parametrize("release", ["--post-renderer=/bin/sh", "../../escape", "Upper", "x" * 54])
+def test_helm_binary_never_gets_a_release_name_helm_would_not_accept(demo, tmp_path, monkeypatch, release):
+    """A release name from the repository that is not a Helm release name (one that reads as a
+    flag such as --post-renderer, which would run a program) is a render problem: helm never runs."""
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "helm-call.json"
+    fake = bin_dir / "helm"
+    fake.write_text(FAKE_HELM.format(python=sys.executable, record=str(record)))
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
+    overlay(demo, {"argo/apps/demo-app.yaml": APP.format(
+        name="demo", path="apps/helm/demo", extra=f"      helm:\n        releaseName: {release!r}\n")})
+    model = _model(demo)
+    r = render_app(model, _app(model, "demo"), Options(renderer="helm"))
+    assert [p.kind for p in r.problems] == ["render"] and "not a valid Helm release name" in r.problems[0].message
+    assert not record.exists()
+
+
 def test_policies_a_chart_renders_cover_its_namespace(demo):
     """network-policy and resource-quota count what the chart renders into the namespace."""
     before = run_lint(demo, select=["network-policy", "resource-quota"])

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -371,27 +372,45 @@ def _render_sdk_now(chart: Path, values: dict, release: str, namespace: str | No
 
 def _render_binary(chart: Path, values: dict, release: str, namespace: str | None, skip: bool, model: RepoModel,
                    timeout: float, tmp: Path) -> list[tuple[str, str]]:
-    """(template, text) pairs from ``helm template``: a list argv, a timeout, no credentials."""
+    """(template, text) pairs from ``helm template`` with ArgoCD's inputs."""
+    flags = ["--namespace", namespace or "default"]
+    kube = str(model.config.data.get("kubernetes_version") or "")
+    if kube:
+        flags += ["--kube-version", kube]
+    for api in api_versions(model):
+        flags += ["--api-versions", api]
+    flags.append("--skip-crds" if skip else "--include-crds")
+    return run_template(release, chart, values, flags, timeout, tmp)
+
+
+# Helm's own rule for release names (pkg/chartutil ValidateReleaseName): also what keeps a name
+# from the repository from reading as a flag of the helm command line.
+_RELEASE = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*")
+
+
+def run_template(release: str, chart: Path, values: dict, flags: list[str], timeout: float,
+                 tmp: Path) -> list[tuple[str, str]]:
+    """``helm template RELEASE CHART`` with ``flags`` (each value after its flag), ``values`` in a
+    file of ``tmp``: a list argv, a validated release name, a timeout, no credentials, helm's
+    state in ``tmp``, bounded output."""
     helm = shutil.which("helm")
     if helm is None:
         raise RenderFailed("no helm binary on PATH", "binary")
-    values_file = tmp / "values.json"  # JSON is YAML: no second serialiser
+    if len(release) > 53 or not _RELEASE.fullmatch(release):
+        raise RenderFailed(f"release name {release[:60]!r} is not a valid Helm release name")
+    values_file = tmp / "gitops-kit-values.json"  # JSON is YAML: no second serialiser
     values_file.write_text(json.dumps(values), encoding="utf-8")
-    argv = [helm, "template", release, str(chart), "--namespace", namespace or "default",
-            "--values", str(values_file), "--kube-version", str(model.config.data.get("kubernetes_version") or "")]
-    if not argv[-1]:
-        argv = argv[:-2]
-    for api in api_versions(model):
-        argv += ["--api-versions", api]
-    argv.append("--skip-crds" if skip else "--include-crds")
-    home = tmp / "home"
+    # the release name is validated and the chart is an absolute path: neither reads as a flag
+    argv = [helm, "template", release, str(chart.resolve()), *flags, "--values", str(values_file)]
+    home = tmp / "helm-home"
     home.mkdir(exist_ok=True)
     env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
     # helm's own state goes to the temporary folder: no repositories, registries or plugins of the user
     env.update(HOME=str(home), HELM_CACHE_HOME=str(home / "cache"), HELM_CONFIG_HOME=str(home / "config"),
                HELM_DATA_HOME=str(home / "data"))
     try:
-        done = subprocess.run(argv, capture_output=True, timeout=timeout, env=env, cwd=tmp, check=False)
+        done = subprocess.run(argv, capture_output=True, timeout=timeout, env=env, cwd=tmp, check=False,
+                              stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise RenderFailed(f"helm template took longer than {timeout:.0f} s") from None
     except OSError as exc:

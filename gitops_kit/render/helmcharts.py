@@ -346,42 +346,17 @@ def _chart_values(chart: Path) -> dict:
 
 def _render_binary(chart: Path, values: dict, release: str, namespace: str, include_crds: bool,
                    api_versions: list[str], kube_version: str, timeout: float, tmp: Path) -> list[tuple[str, str]]:
-    """``helm template`` with kustomize's flags (a list argv, no credentials, helm state in ``tmp``)."""
-    import json
-    import shutil
-    import subprocess
+    """``helm template`` with kustomize's flags (see :func:`.helm.run_template`)."""
+    from .helm import run_template
 
-    from .helm import _ENV_KEEP, MAX_OUTPUT, RenderFailed, _one_line, split_helm_output
-
-    helm = shutil.which("helm")
-    if helm is None:
-        raise RenderFailed("no helm binary on PATH", "binary")
-    values_file = tmp / f"{release}-kustomize-values.json"
-    values_file.write_text(json.dumps(values), encoding="utf-8")
-    argv = [helm, "template", release, str(chart), "--namespace", namespace, "-f", str(values_file)]
+    flags = ["--namespace", namespace]
     for api in api_versions:
-        argv += ["--api-versions", api]
+        flags += ["--api-versions", api]
     if kube_version:
-        argv += ["--kube-version", kube_version]
+        flags += ["--kube-version", kube_version]
     if include_crds:
-        argv.append("--include-crds")
-    home = tmp / "helm-home"
-    home.mkdir(exist_ok=True)
-    env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
-    env.update(HOME=str(home), HELM_CACHE_HOME=str(home / "cache"), HELM_CONFIG_HOME=str(home / "config"),
-               HELM_DATA_HOME=str(home / "data"))
-    try:
-        done = subprocess.run(argv, capture_output=True, timeout=timeout, env=env, cwd=tmp, check=False,
-                              stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise RenderFailed(f"helm template took longer than {timeout:.0f} s") from None
-    except OSError as exc:
-        raise RenderFailed(f"cannot run helm: {exc.strerror}", "binary") from None
-    if done.returncode != 0:
-        raise RenderFailed(_one_line(done.stderr.decode("utf-8", "replace")) or f"helm exited {done.returncode}")
-    if len(done.stdout) > MAX_OUTPUT:
-        raise RenderFailed(f"helm template wrote more than {MAX_OUTPUT} bytes")
-    return split_helm_output(done.stdout.decode("utf-8", "replace"))
+        flags.append("--include-crds")
+    return run_template(release, chart, values, flags, timeout, tmp)
 
 
 def _hook_types(text: str) -> list[list[str]]:
