@@ -148,21 +148,8 @@ def _pull_hint(app: str | None) -> str:
 
 
 def read_record(folder: Path) -> dict[str, Any] | None:
-    raw = store.read_regular(folder / store.RECORD, store.MAX_RECORD_BYTES)
-    if raw is None:
-        return None
-    try:
-        record = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(record, dict) or record.get("version") != RECORD_VERSION:
-        return None
-    digest, size = record.get("sha256"), record.get("size")
-    if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
-        return None
-    if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= MAX_RESOURCE_BYTES:
-        return None
-    return record
+    """The record of a resource folder (the chart store's reader, with this cache's fields)."""
+    return store.read_record(folder, RECORD_VERSION, "sha256", MAX_RESOURCE_BYTES)
 
 
 def locate(url: str, root: Path | None = None, app: str | None = None) -> Path:

@@ -144,8 +144,10 @@ def read_regular(path: Path, limit: int) -> bytes | None:
         os.close(fd)
 
 
-def read_record(folder: Path) -> dict[str, Any] | None:
-    """The record of a cache folder, or None when it is missing or not a valid record."""
+def read_record(folder: Path, version: int = RECORD_VERSION, digest_key: str = "digest",
+                max_size: int = MAX_ARCHIVE_BYTES) -> dict[str, Any] | None:
+    """The record of a cache folder, or None when it is missing or not a valid record: a JSON
+    object of ``version`` with a sha256 under ``digest_key`` and a size of at most ``max_size``."""
     raw = read_regular(folder / RECORD, MAX_RECORD_BYTES)
     if raw is None:
         return None
@@ -153,12 +155,12 @@ def read_record(folder: Path) -> dict[str, Any] | None:
         record = json.loads(raw)
     except (ValueError, RecursionError):
         return None
-    if not isinstance(record, dict) or record.get("version") != RECORD_VERSION:
+    if not isinstance(record, dict) or record.get("version") != version:
         return None
-    digest, size = record.get("digest"), record.get("size")
+    digest, size = record.get(digest_key), record.get("size")
     if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
         return None
-    if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= MAX_ARCHIVE_BYTES:
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= max_size:
         return None
     return record
 
