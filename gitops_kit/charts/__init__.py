@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gitops_kit.config import Config
@@ -107,3 +107,34 @@ def chart_refs(model: RepoModel, app: Application) -> list[tuple[AppSource | Non
     from gitops_kit.charts import refs
 
     return refs.chart_refs(model, app)
+
+
+def fetch_missing(pairs: list[tuple[RepoModel, Application]], session: Any | None = None) -> list[str]:
+    """``--fetch``: pull every chart and pinned remote kustomize resource of the (model, app) pairs
+    that the caches lack (the only network use besides ``charts pull``); each once, resources a
+    ``substitutes`` entry replaces skipped. Returns one line per chart or resource that could not
+    be pulled."""
+    from .fetch import Session
+    from .resources import ResourceError, remote_resources, substitutes
+    from .resources import pull as pull_resource
+
+    failed: list[str] = []
+    seen: set = set()
+    for model, app in pairs:
+        session = session or Session.for_config(model.config)
+        for _src, ref in chart_refs(model, app):
+            if ref not in seen:
+                seen.add(ref)
+                try:
+                    session.pull(ref)
+                except ChartError as exc:
+                    failed.append(str(exc))
+        subs = substitutes(model.config)
+        for remote in remote_resources(model, app):
+            if remote.url not in seen and remote.url not in subs:
+                seen.add(remote.url)
+                try:
+                    pull_resource(remote.url, session, app.name)
+                except ResourceError as exc:
+                    failed.append(str(exc))
+    return failed

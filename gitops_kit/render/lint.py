@@ -61,33 +61,9 @@ def prefetch(model: RepoModel) -> list[str]:
     """``--fetch``: pull every chart and pinned remote kustomize resource the apps need that the
     caches lack (the only network use). Returns one line per chart or resource that could not be
     pulled (the render then reports it)."""
-    from ..charts import ChartError, chart_refs
-    from ..charts.fetch import Session
-    from ..charts.resources import ResourceError, remote_resources, substitutes
-    from ..charts.resources import pull as pull_resource
+    from ..charts import fetch_missing
 
-    session = Session.for_config(model.config)
-    subs = substitutes(model.config)
-    failed = []
-    seen: set = set()
-    for app in model.child_apps():
-        for _src, ref in chart_refs(model, app):
-            if ref in seen:
-                continue
-            seen.add(ref)
-            try:
-                session.pull(ref)
-            except ChartError as exc:
-                failed.append(str(exc))
-        for remote in remote_resources(model, app):
-            if remote.url in seen or remote.url in subs:
-                continue
-            seen.add(remote.url)
-            try:
-                pull_resource(remote.url, session, app.name)
-            except ResourceError as exc:
-                failed.append(str(exc))
-    return failed
+    return fetch_missing([(model, app) for app in model.child_apps()])
 
 
 def run(model: RepoModel, rules: list[catalog.RuleSpec], plain: list[Finding], options: Options) -> Outcome:

@@ -337,36 +337,11 @@ def analyse(root: Path, rev: str, head: RepoModel, verdicts: list[Any], *, confi
 def _fetch(base: RepoModel, head: RepoModel, names: list[str]) -> list[str]:
     """Pull the charts and remote kustomize resources of the affected apps on both sides (the only
     network use); failures as notes."""
-    from ..charts import ChartError, chart_refs
+    from ..charts import fetch_missing
     from ..charts.fetch import Session
-    from ..charts.resources import ResourceError, remote_resources, substitutes
-    from ..charts.resources import pull as pull_resource
 
-    session = Session.for_config(head.config)
-    notes: list[str] = []
-    seen: set = set()
-    for model in (head, base):
-        subs = substitutes(model.config)
-        for name in names:
-            for app in model.apps_by_name.get(name, ()):
-                for _src, ref in chart_refs(model, app):
-                    if ref in seen:
-                        continue
-                    seen.add(ref)
-                    try:
-                        session.pull(ref)
-                    except ChartError as exc:
-                        notes.append(f"--fetch: {exc}")
-                # the remote kustomize resources too (both versions of ArgoCD's install.yaml)
-                for remote in remote_resources(model, app):
-                    if remote.url in seen or remote.url in subs:
-                        continue
-                    seen.add(remote.url)
-                    try:
-                        pull_resource(remote.url, session, name)
-                    except ResourceError as exc:
-                        notes.append(f"--fetch: {exc}")
-    return notes
+    pairs = [(model, app) for model in (head, base) for name in names for app in model.apps_by_name.get(name, ())]
+    return [f"--fetch: {line}" for line in fetch_missing(pairs, Session.for_config(head.config))]
 
 
 __all__ = ["Analysis", "AppResult", "ObjectDiff", "Risk", "analyse", "affected", "changed_paths"]
