@@ -711,8 +711,10 @@ def render_text(report: UpdateReport, markdown: bool = False) -> str:
             lines.append(f"| {_md(c.app or '-')} | {_md(c.layer or '-')} | {c.kind} `{_md(c.name)}` | `{_md(c.old)}` | "
                          f"`{_md(c.new)}` | {c.bump} | {v.level}{reasons.replace('|', chr(92) + '|')} |")
         else:
-            lines.append(f"{shown(c.path)}:{c.line}: {v.level} [{c.kind}] {shown(c.name)} {shown(c.old)} -> "
-                         f"{shown(c.new)} ({c.bump}), app {shown(c.app or '-')} ({shown(c.layer or '-')}){reasons}")
+            what = (f"{shown(c.old)} -> {shown(c.new)} ({c.bump})" if c.old is not None and c.new is not None
+                    else f"{shown(c.new if c.old is None else c.old)} {'added' if c.old is None else 'removed'}")
+            lines.append(f"{shown(c.path)}:{c.line}: {v.level} [{c.kind}] {shown(c.name)} {what}, "
+                         f"app {shown(c.app or '-')} ({shown(c.layer or '-')}){reasons}")
     if not report.verdicts:
         lines.append("no version changes found")
     stateful = [v for v in report.verdicts if v.checklist]

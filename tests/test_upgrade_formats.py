@@ -144,3 +144,12 @@ def test_missing_variables_and_clear_text_urls_are_refused(busy_repo, capsys, mo
     with pytest.raises(note.NoteError, match="https") as caught:
         note.post("x", env)
     assert TOKEN not in str(caught.value)
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html", "text"])
+def test_an_image_only_one_side_has_reads_removed_not_none(tmp_path, capsys, fmt):
+    """Found on a public repository whose commit deleted manifests: the report said `1.5.5` → `None`."""
+    root = dir_repo(tmp_path, {"apps/manifests/db/deploy.yaml": None})
+    _, out, _ = run(root, capsys, "--format", fmt)
+    assert "None" not in out
+    assert re.search(r"nginx\S* \S*1\.27\.0\S* removed", out), out[-2000:]

@@ -38,11 +38,18 @@ def _code(value: object) -> str:
     return "`" + (text.replace("`", "'").replace("|", "\\|") or " ") + "`"
 
 
+def change_text(c: Any, code: Any = None) -> str:
+    """One version change, "image `redis` `5.0.1` → `6.0.0` (major)"; an image or chart that only
+    one side has reads "added" or "removed" (never a Python ``None``). ``code`` formats a value."""
+    code = code or _code
+    if c.old is None or c.new is None:
+        return f"{c.kind} {code(c.name)} {code(c.new if c.old is None else c.old)} " + \
+            ("added" if c.old is None else "removed")
+    return f"{c.kind} {code(c.name)} {code(c.old)} → {code(c.new)} ({c.bump})"
+
+
 def bump_text(app: AppResult) -> str:
-    parts = []
-    for v in app.verdicts:
-        c = v.change
-        parts.append(f"{c.kind} {_code(c.name)} {_code(c.old)} → {_code(c.new)} ({c.bump})")
+    parts = [change_text(v.change) for v in app.verdicts]
     if not parts:
         return "; ".join(_escape_controls(w).replace("|", "\\|") for w in app.why[:2]) or "-"
     return "<br>".join(parts)
@@ -70,7 +77,7 @@ def summary_lines(report: Any) -> list[str]:
     other = [v for v in report.verdicts if not any(v in a.verdicts for a in apps)]
     for v in other:
         c = v.change
-        lines.append(f"- {c.kind} {_code(c.name)} {_code(c.old)} → {_code(c.new)} ({c.bump}): {v.level}")
+        lines.append(f"- {change_text(c)}: {v.level}")
     reasons = [(v.change, r) for a in apps for v in a.verdicts for r in v.reasons]
     if reasons:
         lines += [""] + [f"- {_code(c.app or '-')} {c.kind} {_code(c.name)}: {_escape_controls(r)}"
@@ -270,8 +277,7 @@ def html(report: Any) -> str:
     if apps:
         parts.append("<table><tr><th>app</th><th>bump</th><th>verdict</th><th>risks</th><th>objects + − ~</th></tr>")
         for a in apps:
-            bumps = "<br>".join(f"{_e(v.change.kind)} <code>{_e(v.change.name)}</code> {_e(v.change.old)} → "
-                                f"{_e(v.change.new)} ({_e(v.change.bump)})" for v in a.verdicts) or _e("; ".join(a.why))
+            bumps = "<br>".join(_e(change_text(v.change, str)) for v in a.verdicts) or _e("; ".join(a.why))
             c = a.counts()
             parts.append(f'<tr><td><a href="#app-{_e(a.name)}">{_e(a.name)}</a></td><td>{bumps}</td>'
                          f'<td class="{a.verdict}">{a.verdict}</td><td>{a.risk_count}</td>'
