@@ -4,8 +4,9 @@ HTTP(S) Helm repositories are read with the standard library (``urllib``): the i
 archive, checked against the index's ``digest`` before it enters the cache. ``oci://`` charts go
 through Helm's own OCI client in ``helm_python`` (the optional ``[render]`` extra).
 
-Credentials come only from environment variables (see :func:`credentials`); they are sent only to
-the host they are for, never on a redirect, never written to the cache, never printed.
+Credentials come only from environment variables (see :func:`credentials`): a host's own pair is
+sent only to that host, the host-less pair to every host a pull reaches (which the repository
+names: docs/security.md); never on a redirect, never written to the cache, never printed.
 """
 
 from __future__ import annotations

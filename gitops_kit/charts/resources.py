@@ -45,6 +45,7 @@ RECORD_VERSION = 1
 # or a full commit. Branch names (master, main, release-2.13, stable) do not.
 _TAG = re.compile(r"(?:[A-Za-z][A-Za-z0-9_.-]*[-_/])?v?\d+\.\d+(?:\.\d+)?(?:[-+][0-9A-Za-z.-]+)?")
 _COMMIT = re.compile(r"[0-9a-fA-F]{40}")
+_MAX_TAG = 128  # release tags are short: a longer path segment is not taken for one
 _GIT_FORM = re.compile(r"\.git(?:$|[/?])|//[^/]")
 
 
@@ -122,7 +123,8 @@ def is_pinned(url: str) -> bool:
         key, _, value = item.partition("=")
         if key in ("ref", "version") and value:
             candidates.append(value)
-    return any(_TAG.fullmatch(s) or _COMMIT.fullmatch(s) for s in candidates)
+    # A tag is short; the optional prefix of _TAG backtracks quadratically on a long segment.
+    return any(len(s) <= _MAX_TAG and (_TAG.fullmatch(s) or _COMMIT.fullmatch(s)) for s in candidates)
 
 
 def normalise(url: str) -> str:

@@ -206,6 +206,9 @@ def _chart(model: RepoModel, app: Application, src: AppSource, options: Options,
     return _umbrella(model, app, src, directory, options, out, tmp)
 
 
+MAX_COPY = 5 * 1024 * 1024  # per file of a copied chart folder: larger ones are left out
+
+
 def _copy_tree(src_dir: Path, dest: Path, root: Path) -> None:
     """Copy a chart folder of the repository; links are not followed out of the repository."""
     real_root = root.resolve()
@@ -219,6 +222,12 @@ def _copy_tree(src_dir: Path, dest: Path, root: Path) -> None:
                     Path(full).resolve().relative_to(real_root)
                 except ValueError:
                     skipped.add(name)
+                    continue
+            try:
+                if os.path.isfile(full) and os.path.getsize(full) > MAX_COPY:
+                    skipped.add(name)  # bounded like every file lint reads
+            except OSError:
+                skipped.add(name)
         return skipped
 
     shutil.copytree(src_dir, dest, ignore=ignore, symlinks=False)
@@ -230,7 +239,13 @@ def _dependencies(chart: Path) -> tuple[list[dict], bool]:
     for path, is_lock in ((lock, True), (chart / "Chart.yaml", False)):
         if is_lock and not lock.is_file():
             continue
-        loaded = yamlio.load_text(path.read_text(encoding="utf-8", errors="replace"))
+        from ..charts.refs import MAX_LOCK_BYTES
+        from ..charts.store import read_regular
+
+        raw = read_regular(path, MAX_LOCK_BYTES)
+        if raw is None:
+            continue  # missing, not a regular file, or over the bound: no dependencies read from it
+        loaded = yamlio.load_text(raw.decode("utf-8", errors="replace"))
         data = loaded.documents[0].data if loaded.documents else None
         deps = data.get("dependencies") if isinstance(data, YMap) else None
         if isinstance(deps, YSeq):
@@ -262,6 +277,12 @@ def _dependency_refs(model: RepoModel, app: Application) -> dict[tuple[str, str]
         return {}
 
 
+def plain_part(text: str) -> bool:
+    """Whether ``text`` from the repository can stand as one path component (no separator, no NUL,
+    not "." or ".."): chart names and versions become file and folder names."""
+    return bool(text) and not any(c in text for c in "/\\\x00") and text not in (".", "..")
+
+
 def _umbrella(model: RepoModel, app: Application, src: AppSource, directory: str, options: Options,
               out: AppRender, tmp: Path) -> Path | None:
     """A copy of the repository's chart with every dependency in its ``charts/`` folder."""
@@ -282,6 +303,13 @@ def _umbrella(model: RepoModel, app: Application, src: AppSource, directory: str
         if not name:
             continue
         where = _dependency_pos(model, chart_yaml, name)
+        if not plain_part(name) or (version and not plain_part(version)):
+            # both become a file or folder name in charts/: nothing may walk out of the copy
+            out.problems.append(Problem("dependency", f"app {app.name!r}: dependency {name[:60]!r} of chart "
+                                        f"{directory!r} is not a plain chart name and version", where_file, where,
+                                        src.index))
+            ok = False
+            continue
         if any(p == name or (p.startswith(f"{name}-") and p.endswith(".tgz")) for p in present):
             continue
         if repo.startswith("file://"):

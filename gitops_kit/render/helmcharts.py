@@ -198,6 +198,12 @@ def inflate(model: RepoModel, kpath: str, entry: YMap, globals_: Any, locate_cha
     if not name or "/" in name or name in (".", ".."):
         raise Blocked(Blocker("render", f"helmCharts entry in {kpath} has no chart name", kpath, where))
     repo, version = _str(entry, "repo"), _str(entry, "version")
+    from .helm import plain_part
+
+    if not plain_part(name) or (version and not plain_part(version)):
+        # both become a folder name below chartHome: nothing may walk out of it
+        raise Blocked(Blocker("render", f"helmCharts {name[:60]!r} of {kpath}: chart name or version is not a plain "
+                              "name", kpath, where))
     notes: list[Blocker] = []
     home = DEFAULT_HOME
     if isinstance(globals_, YMap) and _str(globals_, "chartHome"):

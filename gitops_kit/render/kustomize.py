@@ -139,7 +139,7 @@ def prepare(model: RepoModel, found: Any, work: str, *, subs: dict[str, str], lo
                 local = subs.get(url)
                 if local is not None:
                     if not model.exists(local) or local.startswith(".."):
-                        blockers.append(Blocker("network", f"substitute {local!r} of remote resource {url} does not "
+                        blockers.append(Blocker("network", f"substitute {local!r} of remote resource {clean(url)} does not "
                                                 "exist in the repository", kpath, pos))
                         continue
                     name = f"gitops-kit-substitute-{len(renames)}"
@@ -164,7 +164,7 @@ def prepare(model: RepoModel, found: Any, work: str, *, subs: dict[str, str], lo
                     target = os.path.join(work, dest)
                     os.makedirs(os.path.dirname(target), exist_ok=True)
                     shutil.copyfile(cached, target)
-                    renames[dest] = url
+                    renames[dest] = clean(url)  # messages name it: never with the URL's credentials
                 rewritten[fld][i] = name
                 changed = True
         charts = data.get("helmCharts")

@@ -206,14 +206,21 @@ def _pairs(base: RepoModel, head: RepoModel, old_app: Application, new_app: Appl
     return out
 
 
+_MAX_READ = 64 * 1024 * 1024
+
+
 def crd_files(path: Any) -> dict[str, bytes]:
     """``crds/`` files of a chart archive and of the subcharts it contains (folders and archives)."""
     out: dict[str, bytes] = {}
+    budget = [_MAX_READ]  # bytes of members read in all, nested archives included (a gzip bomb stops here)
 
     def read(archive: tarfile.TarFile, prefix: str, depth: int) -> None:
         for member in archive:
             if not member.isfile() or member.size > _MAX_MEMBER:
                 continue
+            if member.size > budget[0]:
+                return
+            budget[0] -= member.size
             parts = member.name.split("/")[1:]
             handle = None
             if "crds" in parts[:-1] and parts.index("crds") in (0, 2) and (parts.index("crds") == 0 or
