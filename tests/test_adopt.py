@@ -257,7 +257,8 @@ def test_cli_prints_writes_and_refuses_to_overwrite(tmp_path, capsys):
     assert main(["adopt", str(root), "--write", "--force", "--no-lint"]) == 0
     assert (root / ".gitops-kit.yaml").read_text().startswith("# .gitops-kit.yaml proposed")
     assert not list(root.glob(".gitops-kit.yaml.*"))  # no temporary file left beside it
-    assert run_lint(root, use_cache=False).findings is not None  # the written file loads
+    report = run_lint(root, use_cache=False)  # the written file loads and every rule runs on it
+    assert report.crashed == () and not [f for f in report.findings if f.path == ".gitops-kit.yaml"]
 
 
 def test_cli_force_needs_write(tmp_path, capsys):

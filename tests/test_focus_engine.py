@@ -104,6 +104,9 @@ def test_shared_facts_are_built_before_the_checks_are_shared(tmp_path):
         module = checks.module(name)
         assert isinstance(getattr(module, "COST", 0), int)
         assert all(callable(f) for f in getattr(module, "SHARED_FACTS", ()))
+    # the checks that share the ownership index declare it (else each process would build its own)
+    for name in ("network_policy", "resource_quota", "node_tier"):
+        assert checks.module(name).SHARED_FACTS
 
 
 # --- this repository's URL ------------------------------------------------------------------------------
@@ -157,7 +160,7 @@ def test_the_git_remote_wins_when_a_source_reads_it(tmp_path):
 
 def test_gitignored_reads_the_repositorys_gitignore_files_only(tmp_path):
     root = reference_copy(tmp_path / "repo")
-    (root / "apps" / "manifests" / "awx" / ".gitignore").write_text("# generated\nall.yaml\n!keep.yaml\n")
+    (root / "apps" / "manifests" / "awx" / ".gitignore").write_text("# generated\n*.yaml\n!keep.yaml\n")
     outside = tmp_path / "outside.gitignore"
     outside.write_text("*.yaml\n")
     os.symlink(outside, root / "apps" / "manifests" / "netbox" / ".gitignore")

@@ -274,16 +274,18 @@ _GITIGNORE_LIMIT = 64 << 10
 def gitignored(model: RepoModel, path: str) -> bool:
     """Whether a ``.gitignore`` of the directory of ``path`` (repo-relative) or of one above it
     lists it: a file generated before a build (a config-management plugin's ``helm template >
-    all.yaml``) rather than one that is missing. Negations are left out (a path they re-include
-    counts as not ignored)."""
+    all.yaml``) rather than one that is missing. As git decides: the last pattern that matches
+    wins (a ``!`` negation re-includes), and a deeper ``.gitignore`` over the ones above it."""
     from ..discover import matches
 
     directory = path
     while directory:
         directory = posixpath.dirname(directory)
-        patterns = _gitignore(model, directory)
-        if patterns and matches(path[len(directory) + 1:] if directory else path, patterns):
-            return True
+        rel = path[len(directory) + 1:] if directory else path
+        for line in reversed(_gitignore(model, directory)):
+            negated = line.startswith("!")
+            if matches(rel, [line[1:] if negated else line]):
+                return not negated
     return False
 
 
@@ -296,5 +298,5 @@ def _gitignore(model: RepoModel, directory: str) -> list[str]:
 
         text = read_text(model, f"{directory}/.gitignore" if directory else ".gitignore", _GITIGNORE_LIMIT)
         found = memo[directory] = [line for line in (raw.strip() for raw in (text or "").splitlines())
-                                   if line and not line.startswith(("#", "!"))]
+                                   if line and not line.startswith("#") and line != "!"]
     return found
